@@ -1,0 +1,208 @@
+"""The Backend interface: the one op set that network code is written against.
+
+Network code never imports numpy or cupy for math; it calls the backend object it was given.
+Arrays in course notation: ``A_prev (n[l-1], m)``, ``W (n[l], n[l-1])``, ``b (n[l], 1)``.
+
+Every method is abstract here; ``ArrayBackend`` implements them once for any NumPy-compatible
+array module (NumPy, CuPy) and ``LoopsBackend`` implements them with explicit Python loops.
+Kernel backends (numba, cupy) subclass ``ArrayBackend`` and override only what they fuse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear")
+
+
+class Backend:
+    """Abstract backend. ``name`` identifies it; ``device`` describes where arrays live."""
+
+    name = "abstract"
+    device = "cpu"
+
+    # ----------------------------------------------------------------- arrays
+    def asarray(self, x, dtype=None):
+        """Move ``x`` (any array-like, host or device) onto this backend's device."""
+        raise NotImplementedError
+
+    def to_numpy(self, x):
+        """Return ``x`` as a host NumPy array."""
+        raise NotImplementedError
+
+    def zeros(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def ones(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def empty(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def normal(self, rng, shape, dtype="float32", scale=1.0):
+        """Standard normal draws times ``scale`` from the host NumPy Generator ``rng``.
+
+        Drawing on the host, then moving, makes seeded parameters identical on every backend.
+        """
+        host = rng.standard_normal(size=shape) * scale
+        return self.asarray(host, dtype=dtype)
+
+    def uniform(self, rng, shape, dtype="float32"):
+        """Uniform [0, 1) draws from the host NumPy Generator ``rng``, moved to the device."""
+        return self.asarray(rng.random(size=shape), dtype=dtype)
+
+    def synchronize(self):
+        """Wait for queued device work (a no-op on the CPU)."""
+
+    # ------------------------------------------------------------ linear algebra
+    def matmul(self, a, b, out=None):
+        raise NotImplementedError
+
+    def transpose(self, a):
+        raise NotImplementedError
+
+    def take_columns(self, X, idx):
+        """``X[:, idx]`` as a new array; ``X (n, m)``, ``idx`` a device integer array."""
+        raise NotImplementedError
+
+    def copy(self, x):
+        """A copy of ``x`` on the same device."""
+        raise NotImplementedError
+
+    # --------------------------------------------------- elementwise (broadcasting)
+    def add(self, a, b, out=None):
+        raise NotImplementedError
+
+    def subtract(self, a, b, out=None):
+        raise NotImplementedError
+
+    def multiply(self, a, b, out=None):
+        raise NotImplementedError
+
+    def divide(self, a, b, out=None):
+        raise NotImplementedError
+
+    def exp(self, x):
+        raise NotImplementedError
+
+    def log(self, x):
+        raise NotImplementedError
+
+    def log1p(self, x):
+        raise NotImplementedError
+
+    def sqrt(self, x):
+        raise NotImplementedError
+
+    def square(self, x):
+        raise NotImplementedError
+
+    def abs(self, x):
+        raise NotImplementedError
+
+    def maximum(self, a, b):
+        raise NotImplementedError
+
+    def where(self, cond, a, b):
+        raise NotImplementedError
+
+    def greater(self, a, b):
+        raise NotImplementedError
+
+    def clip(self, x, low, high):
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, x, axis=None, keepdims=False):
+        raise NotImplementedError
+
+    def mean(self, x, axis=None, keepdims=False):
+        raise NotImplementedError
+
+    def max(self, x, axis=None, keepdims=False):
+        raise NotImplementedError
+
+    def argmax(self, x, axis=0):
+        raise NotImplementedError
+
+    def item(self, x):
+        """A 0-d (or size-1) array as a Python float (forces a device sync on GPU)."""
+        return float(self.to_numpy(x).reshape(-1)[0])
+
+    # --------------------------------------------------------------- activations
+    def activation_forward(self, name, Z, slope=0.01):
+        """``A = g(Z)`` for the activation ``name``; ``Z (n[l], m)``."""
+        raise NotImplementedError
+
+    def activation_backward(self, name, dA, Z, A, slope=0.01):
+        """``dZ = dA * g'(Z)`` (softmax: the Jacobian-vector product over axis 0)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- fused kernels
+    def linear_forward(self, W, A_prev, b):
+        """``Z = W A_prev + b``; ``W (n[l], n[l-1])``, ``A_prev (n[l-1], m)``, ``b (n[l], 1)``."""
+        Z = self.matmul(W, A_prev)
+        if b is not None:
+            Z = self.add(Z, b, out=Z)
+        return Z
+
+    def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
+        """``Z = W A_prev + b``, ``A = g(Z)``; returns ``(Z, A)``."""
+        Z = self.linear_forward(W, A_prev, b)
+        return Z, self.activation_forward(activation, Z, slope)
+
+    def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
+        """``dW = dZ A_prev^T / m`` into ``dW_out``, ``db = sum(dZ, axis=1) / m`` into ``db_out``.
+
+        Returns ``dA_prev = W^T dZ`` ``(n[l-1], m)`` or None when not needed.
+        """
+        raise NotImplementedError
+
+    def output_delta(self, loss, AL, Y):
+        """``dZ[L] = A[L] - Y`` for each loss paired with its canonical output activation."""
+        return self.subtract(AL, Y)
+
+    def loss(self, loss, ZL, AL, Y):
+        """Mean loss over the ``m`` columns, computed from the logits ``ZL`` where it matters.
+
+        ``binary_crossentropy``: sigmoid output, ``Y (1, m)`` in {0, 1}.
+        ``categorical_crossentropy``: softmax output, ``Y (C, m)`` one-hot.
+        ``mse``: linear output, ``1/(2m) sum ||A - Y||^2`` so that ``dZ = A - Y``.
+        Returns a 0-d device array (read it with ``item`` once per epoch).
+        """
+        raise NotImplementedError
+
+    # ------------------------------------------------ optimizer updates (flat buffers)
+    def sgd_update(self, theta, grad, lr):
+        """``theta -= lr * grad`` in place, over one flat buffer holding every parameter."""
+        raise NotImplementedError
+
+    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
+        """``v = beta v + (1 - beta) grad``; ``theta -= lr * v_hat`` (in place)."""
+        raise NotImplementedError
+
+    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
+        """``s = beta s + (1 - beta) grad^2``; ``theta -= lr * grad / (sqrt(s) + eps)``."""
+        raise NotImplementedError
+
+    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
+        """Adam with bias correction at step ``t`` (1-based), in place on flat buffers."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<xpnet backend {self.name!r} on {self.device}>"
+
+
+def check_activation(name):
+    """Raise a ValueError naming the valid activations if ``name`` is not one."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return name
+
+
+def np_dtype(dtype):
+    """Normalize a dtype spec (``"float32"``, ``np.float64``) to a NumPy dtype, floats only."""
+    dt = np.dtype(dtype)
+    if dt not in (np.dtype("float32"), np.dtype("float64")):
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return dt

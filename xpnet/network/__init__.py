@@ -1,0 +1,15 @@
+"""The network in course notation: activations, initializers, the L-layer model, optimizers,
+schedules, batch norm, gradient checking, training and the estimators."""
+
+from .estimator import NeuralNetwork, NeuralNetworkRegressor
+from .gradcheck import gradient_check
+from .logistic import LogisticRegression
+from .model import (Architecture, backward, compute_cost, forward, initialize_parameters,
+                    predict_output, update_parameters)
+from .optimizers import OPTIMIZERS, make_optimizer
+from .schedules import SCHEDULES, exponentially_weighted_average, make_schedule
+
+__all__ = ["NeuralNetwork", "NeuralNetworkRegressor", "LogisticRegression", "Architecture",
+           "initialize_parameters", "forward", "compute_cost", "backward", "update_parameters",
+           "predict_output", "gradient_check", "make_optimizer", "OPTIMIZERS", "make_schedule",
+           "SCHEDULES", "exponentially_weighted_average"]

@@ -1,0 +1,360 @@
+"""``NeuralNetwork``: the scikit-learn-style estimator over the L-layer network.
+
+At this boundary ``X`` is ``(n_samples, n_features)`` and ``y`` is ``(n_samples,)``; the
+estimator transposes once into the course layout ``X (n[0], m)``. The output layer follows the
+target: sigmoid for two classes, softmax for more, linear for regression (``task``).
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from .. import _validation as V
+from ..backends import resolve
+from ..backends.base import np_dtype
+from .initializers import INITIALIZERS
+from .model import (Architecture, compute_cost, forward, initialize_bn_state,
+                    initialize_parameters)
+from .optimizers import DEFAULT_LEARNING_RATE, OPTIMIZERS, make_optimizer
+from .schedules import make_schedule
+from .training import EarlyStopper, Timer, check_finite, run_epoch
+
+TASKS = ("auto", "classification", "regression")
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
+
+
+class _State:
+    """What one fit holds on the device."""
+
+
+class NeuralNetwork:
+    """A fully connected L-layer network trained by (mini-batch) gradient descent.
+
+    Parameters mirror the course: ``hidden`` sizes of the hidden layers, their ``activation``,
+    ``init`` (zeros, random, xavier, he), ``optimizer`` (gd, momentum, rmsprop, adam) with
+    ``learning_rate`` (default: 0.1 for gd/momentum, 0.001 for rmsprop/adam), ``batch_size``
+    (None: full batch; 1: stochastic; otherwise mini-batch, reshuffled every epoch),
+    ``epochs``, ``l2`` (lambda), ``keep_prob`` (inverted dropout; one value or one per hidden
+    layer), ``batch_norm``, ``lr_decay`` (see ``xpnet.network.schedules``), ``early_stopping``
+    with ``patience`` on a ``validation_fraction`` dev split (the best weights are restored),
+    ``normalize`` (standardize inputs with training statistics), ``seed``, ``dtype``,
+    ``backend`` (name or Backend; default the current one) and ``verbose``.
+
+    After ``fit``: ``classes_``, ``parameters_`` (``{"W1": (n1, n0), "b1": (n1, 1), ...}`` NumPy
+    arrays), ``history_`` (``cost`` per epoch; ``dev_cost``/``dev_score`` with a dev split;
+    ``lr``, ``epoch_time``), ``n_epochs_``, ``best_epoch_``, ``backend_`` (its name).
+    """
+
+    def __init__(self, hidden=(64,), activation="relu", init="he", optimizer="adam",
+                 learning_rate=None, batch_size=64, epochs=100, l2=0.0, keep_prob=1.0,
+                 batch_norm=False, lr_decay=None, early_stopping=False, patience=10,
+                 validation_fraction=0.1, normalize=True, seed=None, dtype="float32",
+                 backend=None, verbose=0, task="auto", leaky_slope=0.01, beta=0.9,
+                 beta1=0.9, beta2=0.999, epsilon=1e-8):
+        self.hidden = hidden
+        self.activation = activation
+        self.init = init
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.l2 = l2
+        self.keep_prob = keep_prob
+        self.batch_norm = batch_norm
+        self.lr_decay = lr_decay
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.normalize = normalize
+        self.seed = seed
+        self.dtype = dtype
+        self.backend = backend
+        self.verbose = verbose
+        self.task = task
+        self.leaky_slope = leaky_slope
+        self.beta = beta
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+
+    # ------------------------------------------------------------ hyperparameters
+    @classmethod
+    def _param_names(cls):
+        sig = inspect.signature(cls.__init__)
+        return [p for p in sig.parameters if p != "self"]
+
+    def get_params(self):
+        """The constructor arguments as a dict (scikit-learn style)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        """Set constructor arguments; unknown names raise ValueError."""
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"unknown parameter {name!r}; valid: {', '.join(sorted(valid))}")
+            setattr(self, name, value)
+        return self
+
+    def _hidden_sizes(self):
+        hidden = self.hidden
+        if isinstance(hidden, (int, np.integer)):
+            hidden = (int(hidden),)
+        try:
+            sizes = tuple(hidden)
+        except TypeError:
+            raise TypeError(f"hidden must be an int or a sequence of ints, got {hidden!r}")
+        for n in sizes:
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+                raise ValueError(f"hidden layer sizes must be positive integers, got {hidden!r}")
+        return sizes
+
+    def _check_hyperparameters(self):
+        V.check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
+        V.check_choice("init", self.init, INITIALIZERS)
+        V.check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        V.check_choice("task", self.task, TASKS)
+        if self.learning_rate is not None:
+            V.check_positive("learning_rate", self.learning_rate)
+        if self.batch_size is not None:
+            V.check_positive("batch_size", self.batch_size, integer=True)
+        V.check_positive("epochs", self.epochs, integer=True)
+        V.check_positive("l2", self.l2, allow_zero=True)
+        V.check_positive("patience", self.patience, integer=True)
+        V.check_in_range("validation_fraction", self.validation_fraction, 0.0, 1.0,
+                         low_open=True, high_open=True)
+        for name in ("beta", "beta1", "beta2"):
+            V.check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
+        V.check_positive("epsilon", self.epsilon)
+        np_dtype(self.dtype)
+        return self._hidden_sizes()
+
+    # ---------------------------------------------------------------- targets
+    def _resolve_task(self, y):
+        if self.task != "auto":
+            return self.task
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (np.round(y) == y)):
+            return "regression"
+        return "classification"
+
+    def _encode_targets(self, y):
+        """``Y`` in course layout: ``(1, m)`` for two classes/one output, one-hot ``(C, m)``."""
+        if self.task_ == "regression":
+            y = V.check_regression_targets(y)
+            return (y.reshape(-1, 1) if y.ndim == 1 else y).T, "linear"
+        self.classes_, idx = V.encode_classes(y)
+        C = len(self.classes_)
+        if C == 2:
+            return idx.reshape(1, -1).astype(np.float64), "sigmoid"
+        Y = np.zeros((C, idx.shape[0]))
+        Y[idx, np.arange(idx.shape[0])] = 1.0
+        return Y, "softmax"
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X, y, callback=None):
+        """Train on ``X (n_samples, n_features)``, ``y (n_samples,)``; returns self.
+
+        ``callback(epoch, logs)`` runs after each epoch with ``logs`` the epoch's history row;
+        returning True from it stops training.
+        """
+        hidden = self._check_hyperparameters()
+        X = V.check_X(X)
+        y = self._check_targets(y, X.shape[0])
+        self.task_ = self._resolve_task(np.asarray(y))
+        self.n_features_in_ = X.shape[1]
+        Y, out_act = self._encode_targets(y)
+        rng = np.random.default_rng(self.seed)
+        X_tr, Y_tr, X_dev, Y_dev = self._split(X, Y, rng)
+        self._fit_normalizer(X_tr)
+        bk = resolve(self.backend)
+        st = self._setup(bk, hidden, out_act, Y.shape[0], X_tr.shape[0])
+        self._train(st, self._to_device(X_tr), bk.asarray(Y_tr, dtype=st.dtype),
+                    None if X_dev is None else self._to_device(X_dev),
+                    None if Y_dev is None else bk.asarray(Y_dev, dtype=st.dtype), rng, callback)
+        return self
+
+    def _check_targets(self, y, n_samples):
+        if self.task == "regression" and np.ndim(y) == 2 and np.shape(y)[1] > 1:
+            y = V.check_regression_targets(np.asarray(y))  # multi-output regression
+            if y.shape[0] != n_samples:
+                raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples} samples")
+            return y
+        return V.check_y(y, n_samples)
+
+    def _split(self, X, Y, rng):
+        if not self.early_stopping:
+            return X, Y, None, None
+        m = X.shape[0]
+        n_dev = int(round(m * self.validation_fraction))
+        if n_dev < 1 or m - n_dev < 1:
+            raise ValueError(f"early_stopping needs a dev split: validation_fraction="
+                             f"{self.validation_fraction} of {m} samples leaves none for one side")
+        perm = rng.permutation(m)
+        dev, tr = perm[:n_dev], perm[n_dev:]
+        return X[tr], Y[:, tr], X[dev], Y[:, dev]
+
+    def _fit_normalizer(self, X):
+        if self.normalize:
+            self.mean_ = X.mean(axis=0)
+            std = X.std(axis=0)
+            self.std_ = np.where(std > 0, std, 1.0)
+        else:
+            self.mean_ = np.zeros(X.shape[1])
+            self.std_ = np.ones(X.shape[1])
+
+    def _to_device(self, X):
+        """Normalize on the host, transpose into ``(n[0], m)``, move once."""
+        Xn = (X - self.mean_) / self.std_
+        return self._bk.asarray(np.ascontiguousarray(Xn.T), dtype=self._dtype)
+
+    def _setup(self, bk, hidden, out_act, n_out, m):
+        st = _State()
+        st.bk, st.dtype = bk, np_dtype(self.dtype)
+        self._bk, self._dtype = bk, st.dtype
+        st.arch = Architecture((self.n_features_in_,) + hidden + (n_out,), self.activation,
+                               out_act, slope=self.leaky_slope, batch_norm=self.batch_norm,
+                               keep_prob=self.keep_prob)
+        st.params = initialize_parameters(st.arch, self.init, self.seed, st.dtype, bk)
+        st.grads = st.params.zeros_like(prefix="d")
+        st.bn_state = initialize_bn_state(st.arch, st.params)
+        st.optimizer = make_optimizer(self.optimizer, beta=self.beta, beta1=self.beta1,
+                                      beta2=self.beta2, epsilon=self.epsilon)
+        st.optimizer.init(st.params)
+        st.batch_size = None if self.batch_size is None else min(int(self.batch_size), m)
+        st.l2 = float(self.l2)
+        self.arch_, self._params, self._bn_state = st.arch, st.params, st.bn_state
+        self.backend_ = bk.name
+        return st
+
+    def _train(self, st, X, Y, X_dev, Y_dev, rng, callback):
+        lr0 = self.learning_rate or DEFAULT_LEARNING_RATE[self.optimizer]
+        schedule = make_schedule(self.lr_decay, lr0)
+        stopper = EarlyStopper(self.patience) if X_dev is not None else None
+        self.history_ = {"cost": [], "lr": [], "epoch_time": []}
+        timer = Timer(st.bk)
+        for epoch in range(int(self.epochs)):
+            lr = schedule(epoch)
+            cost = run_epoch(st, X, Y, lr, rng)
+            check_finite(cost, epoch, lr)
+            row = {"epoch": epoch + 1, "cost": cost, "lr": lr}
+            stop = False
+            if stopper is not None:
+                row.update(self._dev_metrics(st, X_dev, Y_dev))
+                stop = stopper.update(epoch, row["dev_cost"], st)
+            row["epoch_time"] = timer.lap()
+            for key, value in row.items():
+                if key != "epoch":
+                    self.history_.setdefault(key, []).append(value)
+            self._report(row)
+            if callback is not None and callback(epoch, row):
+                stop = True
+            if stop:
+                break
+        self.n_epochs_ = len(self.history_["cost"])
+        self.best_epoch_ = self.n_epochs_
+        if stopper is not None:
+            stopper.restore(st)
+            self.best_epoch_ = stopper.best_epoch + 1
+
+    def _dev_metrics(self, st, X_dev, Y_dev):
+        AL, caches = forward(X_dev, st.params, st.arch, backend=st.bk, bn_state=st.bn_state)
+        dev_cost = st.bk.item(compute_cost(AL, Y_dev, caches, st.arch, st.params, backend=st.bk))
+        return {"dev_cost": dev_cost, "dev_score": self._score_output(AL, Y_dev)}
+
+    def _score_output(self, AL, Y):
+        bk = self._bk
+        A, Yh = bk.to_numpy(AL), bk.to_numpy(Y)
+        if self.task_ == "regression":
+            return _r2(Yh.T, A.T)
+        if A.shape[0] == 1:
+            return float(np.mean((A[0] >= 0.5) == (Yh[0] >= 0.5)))
+        return float(np.mean(A.argmax(axis=0) == Yh.argmax(axis=0)))
+
+    def _report(self, row):
+        if not self.verbose:
+            return
+        every = 1 if self.verbose > 1 else max(1, int(self.epochs) // 10)
+        if row["epoch"] % every == 0 or row["epoch"] == 1:
+            extra = "".join(f"  {k} {row[k]:.4f}" for k in ("dev_cost", "dev_score") if k in row)
+            print(f"epoch {row['epoch']:>4}/{self.epochs}  cost {row['cost']:.5f}{extra}  "
+                  f"({row['epoch_time']:.3f}s)", flush=True)
+
+    # ------------------------------------------------------------- inference
+    def _check_fitted(self):
+        if not hasattr(self, "_params"):
+            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) "
+                             "first (or xpnet.load a saved model)")
+
+    def _output(self, X, batch=8192):
+        """``A[L]`` as a host array ``(n[L], n_samples)``, computed in batches."""
+        self._check_fitted()
+        X = V.check_X(X, n_features=self.n_features_in_)
+        outs = []
+        for start in range(0, X.shape[0], batch):
+            Xd = self._to_device(X[start:start + batch])
+            AL, _ = forward(Xd, self._params, self.arch_, backend=self._bk,
+                            bn_state=self._bn_state)
+            outs.append(self._bk.to_numpy(AL))
+        return np.concatenate(outs, axis=1)
+
+    def predict_proba(self, X):
+        """Class probabilities ``(n_samples, n_classes)`` (columns in ``classes_`` order)."""
+        if getattr(self, "task_", None) == "regression":
+            raise ValueError("predict_proba is for classification; this model does regression")
+        A = self._output(X)
+        if A.shape[0] == 1:
+            return np.vstack([1.0 - A[0], A[0]]).T
+        return A.T
+
+    def predict(self, X):
+        """Labels ``(n_samples,)`` (classification) or values (regression)."""
+        if getattr(self, "task_", None) == "regression":
+            A = self._output(X).T
+            return A[:, 0] if A.shape[1] == 1 else A
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y):
+        """Accuracy (classification) or R^2 (regression) on ``(X, y)``."""
+        self._check_fitted()
+        X = V.check_X(X, n_features=self.n_features_in_)
+        y = np.asarray(y) if self.task_ == "regression" else V.check_y(y, X.shape[0])
+        pred = self.predict(X)
+        if self.task_ == "regression":
+            return _r2(y.reshape(pred.shape), pred)
+        return float(np.mean(pred == y))
+
+    @property
+    def parameters_(self):
+        """``{"W1": (n1, n0), "b1": (n1, 1), ...}`` as NumPy arrays (copies)."""
+        self._check_fitted()
+        return self._params.to_numpy()
+
+    def save(self, path):
+        """Save to ``path`` (``.npz`` with a JSON header; see ``xpnet.load``)."""
+        from .persistence import save_model
+        return save_model(self, path)
+
+
+def _r2(y, pred):
+    y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
+    ss_res = np.sum((y - pred) ** 2)
+    ss_tot = np.sum((y - y.mean(axis=0)) ** 2)
+    return float(1.0 - ss_res / ss_tot) if ss_tot > 0 else 0.0
+
+
+class NeuralNetworkRegressor(NeuralNetwork):
+    """``NeuralNetwork`` with ``task="regression"``: linear output, mean-squared-error cost."""
+
+    def __init__(self, hidden=(64,), activation="relu", init="he", optimizer="adam",
+                 learning_rate=None, batch_size=64, epochs=100, l2=0.0, keep_prob=1.0,
+                 batch_norm=False, lr_decay=None, early_stopping=False, patience=10,
+                 validation_fraction=0.1, normalize=True, seed=None, dtype="float32",
+                 backend=None, verbose=0, task="regression", leaky_slope=0.01, beta=0.9,
+                 beta1=0.9, beta2=0.999, epsilon=1e-8):
+        kwargs = dict(locals())
+        kwargs.pop("self")
+        kwargs.pop("__class__", None)
+        super().__init__(**kwargs)

@@ -1,0 +1,105 @@
+"""Logistic regression as a tiny neural network (one sigmoid unit), the course's first model.
+
+``vectorized=False`` runs the course's for-loop algorithm (a loop over the ``m`` examples and an
+inner loop over the ``n_x`` features); ``vectorized=True`` runs the matrix form on a backend:
+``Z = w^T X + b``, ``A = sigmoid(Z)``, ``dZ = A - Y``, ``dw = X dZ^T / m``, ``db = sum(dZ) / m``.
+Both start from zero weights and give the same ``cost_`` history.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _validation as V
+from ..backends import resolve
+from ..kernels.loops import logreg_gradient_loops
+
+
+class LogisticRegression:
+    """Binary logistic regression by batch gradient descent.
+
+    ``learning_rate`` (alpha), ``iterations``, ``vectorized``, ``backend`` (vectorized only),
+    ``dtype``. After fit: ``w_ (n_x, 1)``, ``b_``, ``cost_`` (one entry per iteration),
+    ``classes_``.
+    """
+
+    def __init__(self, learning_rate=0.1, iterations=1000, vectorized=True, backend=None,
+                 dtype="float64"):
+        self.learning_rate = learning_rate
+        self.iterations = iterations
+        self.vectorized = vectorized
+        self.backend = backend
+        self.dtype = dtype
+
+    def fit(self, X, y):
+        """``X (n_samples, n_x)``, ``y`` with two distinct labels."""
+        V.check_positive("learning_rate", self.learning_rate)
+        V.check_positive("iterations", self.iterations, integer=True)
+        X, y = V.check_X_y(X, y)
+        self.classes_, idx = V.encode_classes(y, max_classes=2)
+        self.n_features_in_ = X.shape[1]
+        Xc = np.ascontiguousarray(X.T, dtype=self.dtype)       # (n_x, m)
+        Y = idx.reshape(1, -1).astype(self.dtype)               # (1, m)
+        fit = self._fit_vectorized if self.vectorized else self._fit_loops
+        self.w_, self.b_, self.cost_ = fit(Xc, Y)
+        if not np.all(np.isfinite(self.cost_)):
+            raise ValueError("training diverged (non-finite cost); lower learning_rate or "
+                             "standardize the features")
+        return self
+
+    def _fit_loops(self, X, Y):
+        w = np.zeros((X.shape[0], 1), dtype=X.dtype)
+        b = 0.0
+        costs = []
+        for _ in range(int(self.iterations)):
+            dw, db, J = logreg_gradient_loops(X, Y, w, b)
+            for j in range(w.shape[0]):
+                w[j, 0] -= self.learning_rate * dw[j, 0]
+            b -= self.learning_rate * db
+            costs.append(float(J))
+        return w, float(b), costs
+
+    def _fit_vectorized(self, X, Y):
+        bk = resolve(self.backend)
+        Xd = bk.asarray(X, dtype=self.dtype)
+        Yd = bk.asarray(Y, dtype=self.dtype)
+        w = bk.zeros((X.shape[0], 1), dtype=self.dtype)
+        b = bk.zeros((1, 1), dtype=self.dtype)
+        m = X.shape[1]
+        costs = []
+        for _ in range(int(self.iterations)):
+            Z, A = bk.linear_activation_forward(bk.transpose(w), Xd, b, "sigmoid")
+            costs.append(bk.loss("binary_crossentropy", Z, A, Yd))
+            dZ = bk.subtract(A, Yd)
+            dw = bk.multiply(bk.matmul(Xd, bk.transpose(dZ)), 1.0 / m)
+            db = bk.multiply(bk.sum(dZ, keepdims=True), 1.0 / m)
+            w = bk.subtract(w, bk.multiply(dw, self.learning_rate))
+            b = bk.subtract(b, bk.multiply(db, self.learning_rate))
+        costs = [float(c) for c in bk.to_numpy(bk_stack(bk, costs))]
+        return bk.to_numpy(w), float(bk.item(b)), costs
+
+    def _z(self, X):
+        if not hasattr(self, "w_"):
+            raise ValueError("this LogisticRegression is not fitted yet; call fit(X, y) first")
+        X = V.check_X(X, n_features=self.n_features_in_)
+        return X @ self.w_[:, 0] + self.b_
+
+    def predict_proba(self, X):
+        """``(n_samples, 2)`` probabilities of ``classes_[0]`` and ``classes_[1]``."""
+        z = self._z(X)
+        e = np.exp(-np.abs(z))
+        p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return self.classes_[(self._z(X) >= 0).astype(int)]
+
+    def score(self, X, y):
+        X, y = V.check_X_y(X, y)
+        return float(np.mean(self.predict(X) == y))
+
+
+def bk_stack(bk, scalars):
+    """Gather 0-d device scalars into one host-readable vector with a single transfer."""
+    return np.array([bk.to_numpy(s) for s in scalars]) if bk.device == "cpu" else \
+        bk.xp.stack(scalars)

@@ -1,0 +1,266 @@
+"""The L-layer network in course notation: initialize, forward, cost, backward, update.
+
+Shapes: ``X = A[0] (n[0], m)`` with examples as columns, ``W[l] (n[l], n[l-1])``,
+``b[l] (n[l], 1)``, ``Z[l] = W[l] A[l-1] + b[l]``, ``A[l] = g[l](Z[l])``, ``dZ[L] = A[L] - Y``,
+``dW[l] = dZ[l] A[l-1]^T / m``, ``db[l] = sum(dZ[l], axis=1) / m``.
+
+Parameters and gradients are ``FlatParams``: dict-like views into one flat buffer, so an
+optimizer updates every layer in one call. The estimators in ``xpnet.network.estimator`` are
+built from these functions; learners can call them directly::
+
+    arch = Architecture((2, 4, 1), hidden_activation="tanh", output_activation="sigmoid")
+    params = initialize_parameters(arch, init="xavier", seed=1, dtype="float64")
+    AL, caches = forward(X, params, arch)
+    cost = compute_cost(AL, Y, caches, arch)
+    grads = backward(Y, caches, params, arch)
+    update_parameters(params, grads, learning_rate=0.1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backends import resolve
+from ..backends.base import check_activation, np_dtype
+from . import batchnorm as bn
+from .initializers import draw_weights
+from .params import FlatParams
+
+LOSS_FOR_OUTPUT = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
+                   "linear": "mse"}
+LOSSES = tuple(LOSS_FOR_OUTPUT.values())
+
+
+@dataclass
+class Architecture:
+    """The structure of an L-layer network.
+
+    ``layer_dims`` is ``(n[0], n[1], ..., n[L])``. ``hidden_activation`` is one name or one per
+    hidden layer. ``keep_prob`` is the inverted-dropout keep probability, one value or one per
+    hidden layer (the output layer never drops). With ``batch_norm`` every hidden layer
+    normalizes ``Z`` (``gamma``, ``beta`` replace ``b``); the output layer keeps its bias.
+    """
+
+    layer_dims: tuple
+    hidden_activation: object = "relu"
+    output_activation: str = "sigmoid"
+    loss: str = None
+    slope: float = 0.01
+    batch_norm: bool = False
+    keep_prob: object = 1.0
+    bn_eps: float = 1e-5
+    bn_momentum: float = 0.9
+    activations: list = field(init=False)
+    keep_probs: list = field(init=False)
+
+    def __post_init__(self):
+        self.layer_dims = tuple(int(n) for n in self.layer_dims)
+        if len(self.layer_dims) < 2 or min(self.layer_dims) < 1:
+            raise ValueError(f"layer_dims must hold at least 2 positive sizes, got "
+                             f"{self.layer_dims}")
+        L = len(self.layer_dims) - 1
+        hidden = _per_layer(self.hidden_activation, L - 1, "hidden_activation")
+        self.activations = [check_activation(a) for a in hidden]
+        self.activations.append(check_activation(self.output_activation))
+        if self.loss is None:
+            self.loss = LOSS_FOR_OUTPUT.get(self.output_activation)
+            if self.loss is None:
+                raise ValueError(f"no loss pairs with output activation "
+                                 f"{self.output_activation!r}; use sigmoid, softmax or linear")
+        elif self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        kp = [float(k) for k in _per_layer(self.keep_prob, L - 1, "keep_prob")]
+        for k in kp:
+            if not 0.0 < k <= 1.0:
+                raise ValueError(f"keep_prob must be in (0, 1], got {k}")
+        self.keep_probs = kp + [1.0]
+
+    @property
+    def L(self):
+        """Number of layers with parameters (hidden + output)."""
+        return len(self.layer_dims) - 1
+
+    def uses_bn(self, l):
+        """Whether layer ``l`` (1-based) is batch-normalized."""
+        return self.batch_norm and l < self.L
+
+    def layout(self):
+        """``[(name, shape)]`` of the trainable parameters, in layer order."""
+        out = []
+        for l in range(1, self.L + 1):
+            n, n_prev = self.layer_dims[l], self.layer_dims[l - 1]
+            out.append((f"W{l}", (n, n_prev)))
+            if self.uses_bn(l):
+                out += [(f"gamma{l}", (n, 1)), (f"beta{l}", (n, 1))]
+            else:
+                out.append((f"b{l}", (n, 1)))
+        return out
+
+    def bn_layout(self):
+        """``[(name, shape)]`` of the batch-norm running statistics (not trained)."""
+        out = []
+        for l in range(1, self.L):
+            if self.uses_bn(l):
+                out += [(f"mean{l}", (self.layer_dims[l], 1)), (f"var{l}", (self.layer_dims[l], 1))]
+        return out
+
+
+def _per_layer(value, n, name):
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{name} has {len(value)} entries but the network has {n} hidden "
+                             "layers; give one value or one per hidden layer")
+        return list(value)
+    return [value] * n
+
+
+def initialize_parameters(arch, init="he", seed=None, dtype="float32", backend=None):
+    """Parameters ``W[l]`` from ``init``, ``b[l] = 0`` (``gamma = 1``, ``beta = 0`` with BN).
+
+    Weights are drawn on the host from ``numpy.random.default_rng(seed)`` in layer order, then
+    moved, so one seed gives identical parameters on every backend. Returns ``FlatParams``.
+    """
+    bk = resolve(backend)
+    dt = np_dtype(dtype)
+    params = FlatParams(bk, arch.layout(), dt)
+    host = draw_weights(init, arch.layer_dims, np.random.default_rng(seed))
+    for name, shape in arch.layout():
+        if name.startswith("gamma"):
+            host[name] = np.ones(shape)
+        elif not name.startswith("W"):
+            host[name] = np.zeros(shape)
+    params.load(host)
+    return params
+
+
+def initialize_bn_state(arch, params):
+    """Running mean 0 and variance 1 for each batch-normalized layer (``FlatParams``)."""
+    state = FlatParams(params.backend, arch.bn_layout(), params.dtype)
+    state.load({name: (np.ones(s) if name.startswith("var") else np.zeros(s))
+                for name, s in arch.bn_layout()})
+    return state
+
+
+def forward(X, params, arch, backend=None, training=False, rng=None, masks=None, bn_state=None):
+    """Forward propagation. ``X (n[0], m)``; returns ``(A[L] (n[L], m), caches)``.
+
+    ``training`` turns on inverted dropout (masks drawn from the host Generator ``rng``, or the
+    given ``masks`` dict ``{l: D[l]}`` reused, e.g. frozen for gradient checking) and batch
+    statistics for batch norm (updating ``bn_state`` when given). Without ``training``, batch
+    norm uses ``bn_state``'s running statistics and nothing is dropped.
+    """
+    bk = resolve(backend) if backend is not None else params.backend
+    caches = []
+    A = X
+    for l in range(1, arch.L + 1):
+        cache = {"A_prev": A}
+        act = arch.activations[l - 1]
+        if arch.uses_bn(l):
+            Z = bk.matmul(params[f"W{l}"], A)
+            A_in = _bn_forward(bk, Z, params, arch, l, training, bn_state, cache)
+            A = bk.activation_forward(act, A_in, arch.slope)
+            cache["Z"] = A_in
+        else:
+            Z, A = bk.linear_activation_forward(params[f"W{l}"], A, params[f"b{l}"], act,
+                                                arch.slope)
+            cache["Z"] = Z
+        cache["A"] = A
+        kp = arch.keep_probs[l - 1]
+        if training and kp < 1.0:
+            D = masks.get(l) if masks is not None and l in masks else _dropout_mask(
+                bk, rng, A.shape, kp, A.dtype)
+            if masks is not None:
+                masks[l] = D
+            cache["D"] = D
+            A = bk.multiply(A, D)
+        caches.append(cache)
+    return A, caches
+
+
+def _bn_forward(bk, Z, params, arch, l, training, bn_state, cache):
+    gamma, beta = params[f"gamma{l}"], params[f"beta{l}"]
+    if training:
+        Zt, cache["bn"], mu, var = bn.forward_train(bk, Z, gamma, beta, arch.bn_eps)
+        if bn_state is not None:
+            bn.update_running(bk, bn_state[f"mean{l}"], bn_state[f"var{l}"], mu, var,
+                              arch.bn_momentum)
+        return Zt
+    if bn_state is None:
+        raise ValueError("batch-norm inference needs the running statistics (bn_state)")
+    return bn.forward_infer(bk, Z, gamma, beta, bn_state[f"mean{l}"], bn_state[f"var{l}"],
+                            arch.bn_eps)
+
+
+def _dropout_mask(bk, rng, shape, keep_prob, dtype):
+    """Inverted-dropout mask ``D``: ``1 / keep_prob`` where kept, 0 where dropped."""
+    if rng is None:
+        raise ValueError("dropout in training needs a random Generator (rng)")
+    U = bk.uniform(rng, shape, dtype)
+    return bk.where(bk.greater(keep_prob, U), 1.0 / keep_prob, 0.0).astype(dtype, copy=False)
+
+
+def compute_cost(AL, Y, caches, arch, params=None, l2=0.0, backend=None):
+    """Mean loss over the ``m`` columns (+ ``l2 / (2m) * sum ||W[l]||_F^2``); a 0-d array.
+
+    The cross-entropies are computed from the logits ``Z[L]`` (``caches[-1]["Z"]``), finite for
+    any ``z``.
+    """
+    bk = resolve(backend) if backend is not None else _backend_of(params, caches)
+    cost = bk.loss(arch.loss, caches[-1]["Z"], AL, Y)
+    if l2:
+        m = Y.shape[1]
+        sq = 0.0
+        for l in range(1, arch.L + 1):
+            W = params[f"W{l}"]
+            sq = bk.add(sq, bk.sum(bk.multiply(W, W)))
+        cost = bk.add(cost, bk.multiply(sq, l2 / (2 * m)))
+    return cost
+
+
+def _backend_of(params, caches):
+    return params.backend if params is not None else resolve(None)
+
+
+def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
+    """Backpropagation; writes ``dW[l]``, ``db[l]`` (``dgamma``, ``dbeta``) into ``grads``.
+
+    ``Y (n[L], m)``. ``dZ[L] = A[L] - Y`` for each loss with its paired output activation.
+    With ``l2``, ``dW[l] += l2 / m * W[l]``. Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
+    """
+    bk = resolve(backend) if backend is not None else params.backend
+    if grads is None:
+        grads = params.zeros_like(prefix="d")
+    L = arch.L
+    m = Y.shape[1]
+    dZ = bk.output_delta(arch.loss, caches[-1]["A"], Y)
+    for l in range(L, 0, -1):
+        cache = caches[l - 1]
+        if l < L:
+            dA = dA_prev
+            if "D" in cache:
+                dA = bk.multiply(dA, cache["D"])
+            dZ = bk.activation_backward(arch.activations[l - 1], dA, cache["Z"], cache["A"],
+                                        arch.slope)
+            if arch.uses_bn(l):
+                dZ = bn.backward(bk, dZ, cache["bn"], grads[f"dgamma{l}"], grads[f"dbeta{l}"])
+        db = None if arch.uses_bn(l) else grads[f"db{l}"]
+        dA_prev = bk.linear_backward(dZ, cache["A_prev"], params[f"W{l}"], grads[f"dW{l}"], db,
+                                     need_dA_prev=l > 1)
+        if l2:
+            dW = grads[f"dW{l}"]
+            dW[...] = bk.add(dW, bk.multiply(params[f"W{l}"], l2 / m))
+    return grads
+
+
+def update_parameters(params, grads, learning_rate):
+    """Plain gradient-descent step ``theta -= learning_rate * dtheta`` over all parameters."""
+    params.backend.sgd_update(params.flat, grads.flat, learning_rate)
+    return params
+
+
+def predict_output(X, params, arch, bn_state=None):
+    """``A[L]`` at inference (no dropout, running batch-norm statistics)."""
+    AL, _ = forward(X, params, arch, training=False, bn_state=bn_state)
+    return AL
