@@ -1,0 +1,1 @@
+"""Subcommands of the ``xpnet`` command line (see ``xpnet.cli``)."""
