@@ -1,0 +1,43 @@
+"""Shared fixtures: the backends available on this machine, tolerances, seeded data."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from xpnet import backends as _backends  # noqa: E402
+
+TOL = {"float64": {"rtol": 1e-7, "atol": 0.0}, "float32": {"rtol": 1.3e-6, "atol": 1e-5}}
+
+
+def vectorized_backends():
+    """Every available backend except the loops oracle (numpy, numba, cupy where they load)."""
+    return [name for name in _backends.available_backends() if name != "loops"]
+
+
+@pytest.fixture(params=vectorized_backends())
+def vbackend(request):
+    """Each available vectorized backend in turn (parity is checked against ``loops``)."""
+    return _backends.resolve(request.param)
+
+
+@pytest.fixture(params=["float64", "float32"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def assert_close(actual, expected, dtype):
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
+                               np.asarray(expected, dtype=np.float64), **TOL[str(dtype)])

@@ -1,0 +1,67 @@
+"""Stable forms at the extremes: sigmoid, softmax and cross-entropy at z = +-1000."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xpnet.backends import resolve
+
+Z_EXT = np.array([[-1000.0, -30.0, 0.0, 30.0, 1000.0]])
+
+
+def backends_all():
+    return [resolve("loops"), resolve("numpy")]
+
+
+def test_sigmoid_extremes(dtype, vbackend):
+    for bk in backends_all() + [vbackend]:
+        A = bk.to_numpy(bk.activation_forward("sigmoid", bk.asarray(Z_EXT, dtype=dtype)))
+        assert np.all(np.isfinite(A))
+        np.testing.assert_allclose(A[0, [0, 2, 4]], [0.0, 0.5, 1.0], atol=1e-12)
+
+
+def test_softmax_extremes(dtype, vbackend):
+    Z = np.array([[1000.0, -1000.0], [-1000.0, 1000.0], [0.0, 999.0]])
+    for bk in backends_all() + [vbackend]:
+        A = bk.to_numpy(bk.activation_forward("softmax", bk.asarray(Z, dtype=dtype)))
+        assert np.all(np.isfinite(A))
+        np.testing.assert_allclose(A.sum(axis=0), 1.0, rtol=1e-6)
+        np.testing.assert_allclose(A[:, 0], [1.0, 0.0, 0.0], atol=1e-6)
+        np.testing.assert_allclose(A[1, 1], 1 / (1 + np.exp(-1.0)), rtol=1e-5)
+
+
+def test_binary_crossentropy_extremes(dtype, vbackend):
+    # Confidently right costs ~0; confidently wrong costs |z| (not inf, not nan).
+    Y = np.array([[0.0, 1.0, 1.0, 1.0, 1.0]])
+    expected = np.mean([0.0, 30.0 + np.log1p(np.exp(-30.0)), np.log(2), np.log1p(np.exp(-30.0)),
+                        0.0])
+    for bk in backends_all() + [vbackend]:
+        Zd, Yd = bk.asarray(Z_EXT, dtype=dtype), bk.asarray(Y, dtype=dtype)
+        A = bk.activation_forward("sigmoid", Zd)
+        cost = bk.item(bk.loss("binary_crossentropy", Zd, A, Yd))
+        assert np.isfinite(cost)
+        np.testing.assert_allclose(cost, expected, rtol=1e-6)
+        wrong = bk.item(bk.loss("binary_crossentropy", Zd, A, bk.asarray(1 - Y, dtype=dtype)))
+        assert np.isfinite(wrong) and wrong > 200  # 1000 + ... / 5
+
+
+def test_categorical_crossentropy_extremes(dtype, vbackend):
+    Z = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
+    Y_right = np.eye(2)
+    for bk in backends_all() + [vbackend]:
+        Zd = bk.asarray(Z, dtype=dtype)
+        A = bk.activation_forward("softmax", Zd)
+        right = bk.item(bk.loss("categorical_crossentropy", Zd, A, bk.asarray(Y_right, dtype)))
+        wrong = bk.item(bk.loss("categorical_crossentropy", Zd, A,
+                                bk.asarray(Y_right[::-1], dtype)))
+        assert right == 0.0
+        np.testing.assert_allclose(wrong, 2000.0, rtol=1e-6)
+
+
+def test_tanh_and_gradients_finite(dtype, vbackend):
+    for bk in backends_all() + [vbackend]:
+        Zd = bk.asarray(Z_EXT, dtype=dtype)
+        for act in ("sigmoid", "tanh", "softmax"):
+            A = bk.activation_forward(act, Zd)
+            dZ = bk.activation_backward(act, bk.ones(Z_EXT.shape, dtype), Zd, A)
+            assert np.all(np.isfinite(bk.to_numpy(A))) and np.all(np.isfinite(bk.to_numpy(dZ)))
