@@ -40,7 +40,9 @@ class NeuralNetwork:
     layer), ``batch_norm``, ``lr_decay`` (see ``xpnet.network.schedules``), ``early_stopping``
     with ``patience`` on a ``validation_fraction`` dev split (the best weights are restored),
     ``normalize`` (standardize inputs with training statistics), ``seed``, ``dtype``,
-    ``backend`` (name or Backend; default the current one) and ``verbose``.
+    ``backend`` (name or Backend; default the current one) and ``verbose``. Optimizer settings:
+    ``beta`` (momentum, RMSprop), ``beta1``, ``beta2``, ``epsilon`` (Adam; epsilon also RMSprop)
+    and ``bias_correction`` (momentum's ``v / (1 - beta^t)``; Adam always corrects).
 
     After ``fit``: ``classes_``, ``parameters_`` (``{"W1": (n1, n0), "b1": (n1, 1), ...}`` NumPy
     arrays), ``history_`` (``cost`` per epoch; ``dev_cost``/``dev_score`` with a dev split;
@@ -52,7 +54,7 @@ class NeuralNetwork:
                  batch_norm=False, lr_decay=None, early_stopping=False, patience=10,
                  validation_fraction=0.1, normalize=True, seed=None, dtype="float32",
                  backend=None, verbose=0, task="auto", leaky_slope=0.01, beta=0.9,
-                 beta1=0.9, beta2=0.999, epsilon=1e-8):
+                 beta1=0.9, beta2=0.999, epsilon=1e-8, bias_correction=False):
         self.hidden = hidden
         self.activation = activation
         self.init = init
@@ -78,6 +80,7 @@ class NeuralNetwork:
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.bias_correction = bias_correction
 
     # ------------------------------------------------------------ hyperparameters
     @classmethod
@@ -128,6 +131,9 @@ class NeuralNetwork:
         for name in ("beta", "beta1", "beta2"):
             V.check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
         V.check_positive("epsilon", self.epsilon)
+        if not isinstance(self.bias_correction, (bool, np.bool_)):
+            raise TypeError("bias_correction must be True or False, got "
+                            f"{self.bias_correction!r}")
         np_dtype(self.dtype)
         return self._hidden_sizes()
 
@@ -220,7 +226,8 @@ class NeuralNetwork:
         st.grads = st.params.zeros_like(prefix="d")
         st.bn_state = initialize_bn_state(st.arch, st.params)
         st.optimizer = make_optimizer(self.optimizer, beta=self.beta, beta1=self.beta1,
-                                      beta2=self.beta2, epsilon=self.epsilon)
+                                      beta2=self.beta2, epsilon=self.epsilon,
+                                      bias_correction=bool(self.bias_correction))
         st.optimizer.init(st.params)
         st.batch_size = None if self.batch_size is None else min(int(self.batch_size), m)
         st.l2 = float(self.l2)
@@ -353,7 +360,7 @@ class NeuralNetworkRegressor(NeuralNetwork):
                  batch_norm=False, lr_decay=None, early_stopping=False, patience=10,
                  validation_fraction=0.1, normalize=True, seed=None, dtype="float32",
                  backend=None, verbose=0, task="regression", leaky_slope=0.01, beta=0.9,
-                 beta1=0.9, beta2=0.999, epsilon=1e-8):
+                 beta1=0.9, beta2=0.999, epsilon=1e-8, bias_correction=False):
         kwargs = dict(locals())
         kwargs.pop("self")
         kwargs.pop("__class__", None)

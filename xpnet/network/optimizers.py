@@ -7,7 +7,10 @@ gradient descent is decided by the batch size, not here.
 
 The seeds write RMSprop as ``S = beta * V + ...`` and Adam's second moment as
 ``S = beta2 * V + ...``; those are typos. The standard algorithms are implemented:
-``S = beta * S + (1 - beta) * dW^2``.
+``S = beta * S + (1 - beta) * dW^2``. The seeds also put epsilon inside the root
+(``sqrt(S + eps)``) and overwrite Adam's moments with their bias-corrected values; here, as in
+the standard algorithms, ``eps`` is added to ``sqrt(S)`` and the corrected ``V / (1 - beta1^t)``,
+``S / (1 - beta2^t)`` are used for the step only (the running moments stay uncorrected).
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class GradientDescent(Optimizer):
 
 
 class Momentum(Optimizer):
-    """``v = beta v + (1 - beta) dtheta``; ``theta -= lr * v`` (``v / (1 - beta^t)`` if corrected)."""
+    """``v = beta v + (1 - beta) dtheta``; ``theta -= lr * v`` (``v / (1 - beta^t)`` when
+    ``bias_correction``)."""
 
     name = "momentum"
 

@@ -1,7 +1,8 @@
 """Learning-rate decay schedules (epoch-based, epoch 0 first) and the exponentially weighted
 average from the course.
 
-- ``inverse_time``: ``lr0 / (1 + decay_rate * epoch)``
+- ``inverse_time``: ``lr0 / (1 + decay_rate * epoch)`` (the seed prints
+  ``1 / (decay_rate * epoch)``, a typo: it is undefined at epoch 0 and does not start at lr0)
 - ``exponential``: ``lr0 * base ** epoch`` (the course's ``0.95 ** epoch``)
 - ``inverse_sqrt``: ``lr0 * k / sqrt(epoch + 1)`` (the course's ``k / sqrt(epoch)``, shifted
   by one so that epoch 0 is defined)

@@ -1,0 +1,288 @@
+"""``model.save(path)`` / ``xpnet.load(path)``: round trips and every broken-file case."""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import xpnet
+from xpnet import backends
+from xpnet.network import persistence
+
+CPU_BACKENDS = [n for n in backends.available_backends() if n != "cupy"]
+ALL_BACKENDS = [pytest.param(n, marks=pytest.mark.gpu) if n == "cupy" else n
+                for n in backends.available_backends()]
+
+
+def classification(rng, m=60, n=4, labels=("cat", "dog", "emu")):
+    X = rng.standard_normal((m, n))
+    y = np.array(labels, dtype=object)[np.argmax(X[:, :len(labels)], axis=1)]
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X, y = classification(rng)
+    model = xpnet.NeuralNetwork(hidden=(6, 5), batch_norm=True, keep_prob=[0.9, 0.8], epochs=3,
+                                seed=0, backend="numpy", lr_decay={"kind": "exponential"})
+    return model.fit(X, y), X
+
+
+def assert_same_model(a, b, X):
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    for name, value in a.parameters_.items():
+        assert b.parameters_[name].dtype == value.dtype
+        np.testing.assert_array_equal(b.parameters_[name], value)
+    assert a.get_params() == b.get_params()
+    assert a.history_ == b.history_
+
+
+# ------------------------------------------------------------------------ round trips
+def test_round_trip_is_bitwise_identical(fitted, tmp_path):
+    model, X = fitted
+    path = tmp_path / "model.npz"
+    assert model.save(path) == str(path)
+    loaded = xpnet.load(path)
+    assert type(loaded) is xpnet.NeuralNetwork
+    assert_same_model(model, loaded, X)
+    assert list(loaded.classes_) == ["cat", "dog", "emu"] and loaded.classes_.dtype == object
+    assert loaded.n_features_in_ == 4 and loaded.task_ == "classification"
+    assert loaded.n_epochs_ == model.n_epochs_ and loaded.backend_ == "numpy"
+    assert loaded.get_params()["hidden"] == (6, 5)
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_on_every_backend(backend, dtype, tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((12, 3))
+    y = rng.integers(0, 2, 12)
+    model = xpnet.NeuralNetwork(hidden=(3,), epochs=2, seed=0, backend=backend,
+                                dtype=dtype).fit(X, y)
+    model.save(tmp_path / "m.npz")
+    loaded = xpnet.load(tmp_path / "m.npz")
+    assert loaded.backend_ == backend
+    assert_same_model(model, loaded, X)
+
+
+def test_regression_and_multi_output(tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((40, 3))
+    Y = np.column_stack([X[:, 0] * 2, X[:, 1] - X[:, 2]])
+    for y in (Y[:, 0], Y):
+        model = xpnet.NeuralNetworkRegressor(hidden=(5,), epochs=3, seed=0,
+                                             backend="numpy").fit(X, y)
+        model.save(tmp_path / "r.npz")
+        loaded = xpnet.load(tmp_path / "r.npz")
+        assert type(loaded) is xpnet.NeuralNetworkRegressor and loaded.task_ == "regression"
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        assert loaded.score(X, y) == model.score(X, y)
+
+
+def test_numeric_labels_and_no_hidden_layer(tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((30, 2))
+    y = np.where(X[:, 0] > 0, 7, -1)
+    model = xpnet.NeuralNetwork(hidden=(), epochs=2, seed=0, backend="numpy").fit(X, y)
+    model.save(tmp_path / "m.npz")
+    loaded = xpnet.load(tmp_path / "m.npz")
+    assert loaded.classes_.dtype == model.classes_.dtype
+    assert_same_model(model, loaded, X)
+
+
+def test_load_on_another_backend(fitted, tmp_path):
+    model, X = fitted
+    model.save(tmp_path / "m.npz")
+    for name in CPU_BACKENDS:
+        loaded = xpnet.load(tmp_path / "m.npz", backend=name)
+        assert loaded.backend_ == name and loaded.backend == name
+        np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X),
+                                   rtol=1.3e-6, atol=1e-5)
+
+
+def test_a_loaded_model_can_be_trained_again(fitted, tmp_path):
+    model, X = fitted
+    model.save(tmp_path / "m.npz")
+    loaded = xpnet.load(tmp_path / "m.npz")
+    refit = loaded.fit(X, model.predict(X))
+    assert refit.n_epochs_ == 3
+
+
+def test_the_file_needs_no_pickle(fitted, tmp_path):
+    model, _ = fitted
+    model.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    assert all(a.dtype != object for a in arrays.values())
+    header = json.loads(str(arrays["xpnet_header"]))
+    assert header["format_version"] == 1 and header["xpnet_version"] == xpnet.__version__
+    assert header["model_class"] == "NeuralNetwork"
+    assert header["hyperparameters"]["learning_rate"] is None
+    assert header["hyperparameters"]["lr_decay"] == {"kind": "exponential"}
+    assert arrays["param.W1"].shape == (6, 4) and arrays["param.gamma1"].shape == (6, 1)
+    assert "param.b1" not in arrays and arrays["param.b3"].shape == (3, 1)
+    assert set(arrays) >= {"bn.mean1", "bn.var2", "normalizer.mean_", "classes_"}
+
+
+def test_values_json_cannot_hold_are_listed_not_fatal(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((20, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = xpnet.NeuralNetwork(hidden=(2,), epochs=2, seed=0, backend="numpy",
+                                lr_decay=lambda epoch: 0.9 ** epoch).fit(X, y)
+    model.save(tmp_path / "m.npz")
+    loaded = xpnet.load(tmp_path / "m.npz")
+    assert loaded.lr_decay is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    with np.load(tmp_path / "m.npz") as npz:
+        assert "lr_decay" in json.loads(str(npz["xpnet_header"]))["not_saved"]
+
+
+# ---------------------------------------------------------------------- atomic writes
+def test_save_replaces_atomically_and_leaves_no_temp_files(fitted, tmp_path, monkeypatch):
+    model, X = fitted
+    path = tmp_path / "m.npz"
+    model.save(path)
+    before = path.read_bytes()
+
+    def crash(f, **arrays):
+        f.write(b"PK\x03\x04 half a model")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez_compressed", crash)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_save_errors(tmp_path):
+    with pytest.raises(ValueError, match="not fitted"):
+        xpnet.NeuralNetwork().save(tmp_path / "m.npz")
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((10, 2))
+    model = xpnet.NeuralNetwork(hidden=(2,), epochs=1, seed=0).fit(X, X[:, 0] > 0)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        model.save(tmp_path / "missing" / "m.npz")
+    with pytest.raises(IsADirectoryError):
+        model.save(tmp_path)
+
+
+# -------------------------------------------------------------------- broken files
+@pytest.fixture
+def saved(fitted, tmp_path):
+    path = tmp_path / "m.npz"
+    fitted[0].save(path)
+    return path
+
+
+def rewrite(path, header_update=None, drop=(), extra=None):
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    header = json.loads(str(arrays["xpnet_header"]))
+    header.update(header_update or {})
+    arrays["xpnet_header"] = np.array(json.dumps(header))
+    for name in drop:
+        arrays.pop(name)
+    arrays.update(extra or {})
+    np.savez(path, **arrays)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        xpnet.load(tmp_path / "nope.npz")
+
+
+@pytest.mark.parametrize("version", [2, 0, "1"])
+def test_unknown_format_version(saved, version):
+    rewrite(saved, {"format_version": version})
+    with pytest.raises(ValueError, match="unknown format version"):
+        xpnet.load(saved)
+
+
+def test_a_newer_version_says_to_upgrade(saved):
+    rewrite(saved, {"format_version": 7, "xpnet_version": "9.0"})
+    with pytest.raises(ValueError, match="upgrade xpnet"):
+        xpnet.load(saved)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99, 100, 10])
+def test_truncated_file(saved, keep):
+    data = saved.read_bytes()
+    n = int(len(data) * keep) if isinstance(keep, float) else keep
+    saved.write_bytes(data[:n])
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        xpnet.load(saved)
+
+
+def test_empty_file(saved):
+    saved.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        xpnet.load(saved)
+
+
+def test_corrupted_bytes_inside_an_array(saved):
+    data = bytearray(saved.read_bytes())
+    with zipfile.ZipFile(saved) as zf:
+        info = zf.getinfo("param.W1.npy")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 10, start + 30):
+        data[i] ^= 0xFF
+    saved.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        xpnet.load(saved)
+
+
+def test_random_bytes_are_not_a_model(tmp_path):
+    path = tmp_path / "noise.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(500))
+    with pytest.raises(ValueError, match="not an xpnet model"):
+        xpnet.load(path)
+
+
+def test_other_npz_and_npy_files_are_not_models(tmp_path):
+    np.savez(tmp_path / "data.npz", X=np.ones(3))
+    with pytest.raises(ValueError, match="not an xpnet model"):
+        xpnet.load(tmp_path / "data.npz")
+    np.save(tmp_path / "a.npy", np.ones(3))
+    with pytest.raises(ValueError, match="not an xpnet model"):
+        xpnet.load(tmp_path / "a.npy")
+    np.savez(tmp_path / "other.npz", xpnet_header=np.array(json.dumps({"format": "other"})))
+    with pytest.raises(ValueError, match="not an xpnet model"):
+        xpnet.load(tmp_path / "other.npz")
+
+
+def test_header_that_is_not_json(saved):
+    rewrite(saved)
+    with np.load(saved) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["xpnet_header"] = np.array('{"format": "xpnet-model", ')
+    np.savez(saved, **arrays)
+    with pytest.raises(ValueError, match="truncated or corrupt.*JSON"):
+        xpnet.load(saved)
+
+
+def test_missing_or_misshapen_arrays(saved, fitted):
+    rewrite(saved, drop=["param.W2"])
+    with pytest.raises(ValueError, match="truncated or corrupt.*param.W2"):
+        xpnet.load(saved)
+    fitted[0].save(saved)
+    rewrite(saved, extra={"param.W1": np.zeros((2, 2), dtype=np.float32)})
+    with pytest.raises(ValueError, match="truncated or corrupt.*shape"):
+        xpnet.load(saved)
+
+
+def test_unknown_model_class(saved):
+    rewrite(saved, {"model_class": "Transformer"})
+    with pytest.raises(ValueError, match="Transformer"):
+        xpnet.load(saved)
+
+
+def test_format_constants():
+    assert persistence.FORMAT_VERSION == 1 and persistence.HEADER_KEY == "xpnet_header"

@@ -1,0 +1,326 @@
+"""Random hyperparameter search, the course's way: random points instead of a grid, the right
+scale for each hyperparameter, then a finer search around the best point.
+
+Search spaces map hyperparameter names to dimensions:
+
+- ``Real(low, high, log=False)``: uniform; with ``log=True`` ``r`` is uniform in
+  ``[log10 low, log10 high]`` and the value is ``10 ** r`` (the learning rate
+  ``alpha = 10 ** r``, ``r = -4 * np.random.rand()`` in the course);
+- ``Beta(low, high)``: ``beta = 1 - 10 ** r`` with ``r`` uniform in
+  ``[log10(1 - high), log10(1 - low)]`` (as many samples for 0.9..0.99 as for 0.99..0.999);
+- ``Integer(low, high, log=False)``: integers, both ends included;
+- ``Choice(options)``: one of the options, equally likely (a plain list means the same).
+
+``random_search`` samples ``n_trials`` points from ``seed``, fits one model per point, scores it
+on a dev set, then (``refine=True``) samples a second round in a box around the best point:
+coarse to fine. It returns the trials sorted by dev score, best first.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import inspect
+import math
+import numbers
+import time
+
+import numpy as np
+
+from .data import train_dev_test_split
+from .training import TrainingDiverged
+
+__all__ = ["Real", "Beta", "Integer", "Choice", "random_search", "sample_space"]
+
+
+class Dimension:
+    """One hyperparameter's range: ``sample(rng)`` draws a value, ``narrow(best, fraction)``
+    returns a range ``fraction`` as wide around ``best`` inside this one."""
+
+    def sample(self, rng):
+        raise NotImplementedError
+
+    def narrow(self, best, fraction):
+        raise NotImplementedError
+
+
+def _check_bounds(kind, low, high):
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not np.isfinite(v):
+            raise TypeError(f"{kind} {name} must be a finite number, got {v!r}")
+    if not low <= high:
+        raise ValueError(f"{kind} needs low <= high, got low={low!r}, high={high!r}")
+
+
+def _box(center, low, high, fraction):
+    """A sub-interval ``fraction`` of ``[low, high]`` wide, centered on ``center``, inside it."""
+    half = (high - low) * fraction / 2
+    lo, hi = center - half, center + half
+    if lo < low:
+        lo, hi = low, min(high, low + 2 * half)
+    if hi > high:
+        lo, hi = max(low, high - 2 * half), high
+    return lo, hi
+
+
+class Real(Dimension):
+    """A real number in ``[low, high]``; ``log=True`` samples ``10 ** r`` (needs ``low > 0``)."""
+
+    def __init__(self, low, high, log=False):
+        _check_bounds("Real", low, high)
+        if log and low <= 0:
+            raise ValueError(f"Real(log=True) needs low > 0, got {low!r}")
+        self.low, self.high, self.log = float(low), float(high), bool(log)
+
+    def _to_r(self, x):
+        return math.log10(x) if self.log else x
+
+    def _from_r(self, r):
+        return 10.0 ** r if self.log else r
+
+    def sample(self, rng):
+        r = rng.uniform(self._to_r(self.low), self._to_r(self.high))
+        return float(min(max(self._from_r(r), self.low), self.high))
+
+    def narrow(self, best, fraction):
+        lo, hi = _box(self._to_r(best), self._to_r(self.low), self._to_r(self.high), fraction)
+        return Real(max(self._from_r(lo), self.low), min(self._from_r(hi), self.high),
+                    log=self.log)
+
+    def __repr__(self):
+        return f"Real({self.low:g}, {self.high:g}{', log=True' if self.log else ''})"
+
+
+class Beta(Dimension):
+    """An averaging coefficient in ``[low, high] (within [0, 1))`` sampled as ``1 - 10 ** r``."""
+
+    def __init__(self, low, high):
+        _check_bounds("Beta", low, high)
+        if not 0.0 <= low <= high < 1.0:
+            raise ValueError(f"Beta needs 0 <= low <= high < 1, got low={low!r}, high={high!r}")
+        self.low, self.high = float(low), float(high)
+
+    def sample(self, rng):
+        r = rng.uniform(math.log10(1 - self.high), math.log10(1 - self.low))
+        return float(min(max(1.0 - 10.0 ** r, self.low), self.high))
+
+    def narrow(self, best, fraction):
+        lo, hi = _box(math.log10(1 - best), math.log10(1 - self.high), math.log10(1 - self.low),
+                      fraction)
+        return Beta(max(1 - 10.0 ** hi, self.low), min(1 - 10.0 ** lo, self.high))
+
+    def __repr__(self):
+        return f"Beta({self.low:g}, {self.high:g})"
+
+
+class Integer(Dimension):
+    """An integer in ``[low, high]`` (both included); ``log=True`` samples on a log scale."""
+
+    def __init__(self, low, high, log=False):
+        for name, v in (("low", low), ("high", high)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+                raise TypeError(f"Integer {name} must be an int, got {v!r}")
+        _check_bounds("Integer", low, high)
+        if log and low < 1:
+            raise ValueError(f"Integer(log=True) needs low >= 1, got {low!r}")
+        self.low, self.high, self.log = int(low), int(high), bool(log)
+
+    def sample(self, rng):
+        if self.log:
+            r = rng.uniform(math.log(self.low), math.log(self.high + 1))
+            return int(min(max(int(math.floor(math.exp(r))), self.low), self.high))
+        return int(rng.integers(self.low, self.high + 1))
+
+    def narrow(self, best, fraction):
+        if self.log:
+            lo, hi = _box(math.log(best), math.log(self.low), math.log(self.high), fraction)
+            lo, hi = math.floor(math.exp(lo)), math.ceil(math.exp(hi))
+        else:
+            lo, hi = _box(best, self.low, self.high, fraction)
+            lo, hi = math.floor(lo), math.ceil(hi)
+        return Integer(max(int(lo), self.low), min(int(hi), self.high), log=self.log)
+
+    def __repr__(self):
+        return f"Integer({self.low}, {self.high}{', log=True' if self.log else ''})"
+
+
+class Choice(Dimension):
+    """One of ``options`` (any values: names, tuples of layer sizes, ...), equally likely."""
+
+    def __init__(self, options):
+        if isinstance(options, (str, bytes)) or not hasattr(options, "__len__"):
+            raise TypeError(f"Choice needs a list of options, got {options!r}")
+        self.options = list(options)
+        if not self.options:
+            raise ValueError("Choice needs at least one option")
+
+    def sample(self, rng):
+        return self.options[int(rng.integers(len(self.options)))]
+
+    def narrow(self, best, fraction):
+        """The fine round keeps the best option (categories have no neighborhood)."""
+        return Choice([best])
+
+    def __repr__(self):
+        return f"Choice({self.options!r})"
+
+
+def _check_space(space):
+    if not isinstance(space, dict) or not space:
+        raise TypeError("space must be a non-empty dict {hyperparameter name: Real | Beta | "
+                        f"Integer | Choice | list of options}}, got {space!r}")
+    checked = {}
+    for name, dim in space.items():
+        if not isinstance(name, str):
+            raise TypeError(f"space keys are hyperparameter names (str), got {name!r}")
+        if isinstance(dim, list):
+            dim = Choice(dim)
+        if not isinstance(dim, Dimension):
+            raise TypeError(f"space[{name!r}] must be Real, Beta, Integer, Choice or a list of "
+                            f"options, got {dim!r}")
+        checked[name] = dim
+    return checked
+
+
+def sample_space(space, rng):
+    """One point ``{name: value}`` of ``space`` drawn from the Generator ``rng`` (in key order)."""
+    return {name: dim.sample(rng) for name, dim in _check_space(space).items()}
+
+
+# ----------------------------------------------------------------------------- search
+def random_search(estimator, space, X, y, n_trials=20, seed=None, dev=0.2, refine=True,
+                  refine_trials=None, refine_fraction=0.25, stratify=False, n_jobs=1,
+                  callback=None):
+    """Random search over ``space`` with a dev set; returns the trials, best dev score first.
+
+    ``estimator`` is an estimator class (called with the sampled hyperparameters), an estimator
+    instance (its ``get_params()`` with the sampled ones on top) or a factory ``f(**params)``.
+    A class or instance with a ``seed`` hyperparameter left unset gets ``seed``, so every trial
+    starts from the same initialization and the search is reproducible from ``seed``.
+
+    ``dev`` is a fraction of ``(X, y)`` held out (split from ``seed``; ``stratify`` keeps class
+    proportions) or a tuple ``(X_dev, y_dev)``. With ``refine`` a second round of
+    ``refine_trials`` (default ``max(1, n_trials // 2)``) samples a box ``refine_fraction`` as
+    wide as each range around the best first-round point. ``n_jobs > 1`` fits trials in threads
+    (results do not depend on it). ``callback(trial)`` runs after each trial.
+
+    Each trial is a dict: ``trial`` (index), ``round`` (1 coarse, 2 fine), ``params``,
+    ``dev_score`` and ``train_score`` (the estimator's ``score``), ``fit_time`` (seconds),
+    ``n_epochs`` (when the estimator reports it) and ``error`` (the message when training
+    diverged; its scores are ``-inf``).
+    """
+    space = _check_space(space)
+    n_trials = _check_count("n_trials", n_trials)
+    refine_trials = max(1, n_trials // 2) if refine_trials is None else _check_count(
+        "refine_trials", refine_trials)
+    if not 0.0 < refine_fraction <= 1.0:
+        raise ValueError(f"refine_fraction must be in (0, 1], got {refine_fraction!r}")
+    n_jobs = _check_count("n_jobs", n_jobs)
+    factory = _factory(estimator, space, seed)
+    rng = np.random.default_rng(seed)
+    data = _dev_split(X, y, dev, seed, stratify)
+    trials = _run_round(factory, space, data, n_trials, rng, 1, 0, n_jobs, callback)
+    if refine:
+        best = max(trials, key=_rank_key)
+        fine = {name: dim.narrow(best["params"][name], refine_fraction)
+                for name, dim in space.items()}
+        trials += _run_round(factory, fine, data, refine_trials, rng, 2, len(trials), n_jobs,
+                             callback)
+    return sorted(trials, key=_rank_key, reverse=True)
+
+
+def _rank_key(trial):
+    # Best dev score first; ties go to the earlier trial.
+    return (trial["dev_score"], trial["train_score"], -trial["trial"])
+
+
+def _check_count(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _factory(estimator, space, seed):
+    if inspect.isclass(estimator):
+        names = _param_names(estimator)
+        fixed = {"seed": seed} if "seed" in names and "seed" not in space else {}
+        _check_names(estimator.__name__, space, names)
+        return lambda **params: estimator(**{**fixed, **params})
+    if hasattr(estimator, "get_params") and hasattr(estimator, "fit"):
+        base = dict(estimator.get_params())
+        _check_names(type(estimator).__name__, space, base)
+        if "seed" in base and base["seed"] is None and "seed" not in space:
+            base["seed"] = seed
+        return lambda **params: type(estimator)(**{**base, **params})
+    if callable(estimator):
+        return estimator
+    raise TypeError("estimator must be an estimator class, an estimator instance or a factory "
+                    f"function params -> estimator, got {estimator!r}")
+
+
+def _param_names(cls):
+    if hasattr(cls, "_param_names"):
+        return list(cls._param_names())
+    sig = inspect.signature(cls.__init__)
+    return [p for p in sig.parameters if p != "self"]
+
+
+def _check_names(owner, space, names):
+    unknown = sorted(set(space) - set(names))
+    if unknown:
+        raise ValueError(f"{owner} has no hyperparameter {', '.join(map(repr, unknown))}; "
+                         f"valid: {', '.join(sorted(names))}")
+
+
+def _dev_split(X, y, dev, seed, stratify):
+    if isinstance(dev, tuple):
+        if len(dev) != 2:
+            raise ValueError("dev as a tuple must be (X_dev, y_dev)")
+        return X, y, dev[0], dev[1]
+    s = train_dev_test_split(X, y, dev=dev, test=0, seed=seed, stratify=stratify)
+    if len(s.y_dev) == 0:
+        raise ValueError(f"dev={dev!r} leaves no dev samples; use a larger fraction")
+    return s.X_train, s.y_train, s.X_dev, s.y_dev
+
+
+def _run_round(factory, space, data, n, rng, round_no, first, n_jobs, callback):
+    points = [{name: dim.sample(rng) for name, dim in space.items()} for _ in range(n)]
+    jobs = [(first + i, round_no, p) for i, p in enumerate(points)]
+    if n_jobs == 1:
+        results = []
+        for job in jobs:
+            results.append(_fit_one(factory, data, *job))
+            if callback is not None:
+                callback(results[-1])
+        return results
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        futures = [pool.submit(_fit_one, factory, data, *job) for job in jobs]
+        results = []
+        for future in futures:
+            results.append(future.result())
+            if callback is not None:
+                callback(results[-1])
+    return results
+
+
+def _fit_one(factory, data, index, round_no, params):
+    X_tr, y_tr, X_dev, y_dev = data
+    model = factory(**params)
+    trial = {"trial": index, "round": round_no, "params": dict(params), "error": None}
+    t0 = time.perf_counter()
+    try:
+        model.fit(X_tr, y_tr)
+    except TrainingDiverged as exc:
+        trial.update(dev_score=-math.inf, train_score=-math.inf, error=str(exc))
+    else:
+        trial.update(dev_score=_finite_or_worst(model.score(X_dev, y_dev)),
+                     train_score=_finite_or_worst(model.score(X_tr, y_tr)))
+    trial["fit_time"] = time.perf_counter() - t0
+    trial["n_epochs"] = getattr(model, "n_epochs_", None)
+    return trial
+
+
+def _finite_or_worst(score):
+    score = float(score)
+    return score if not math.isnan(score) else -math.inf
