@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from ._version import __version__
@@ -20,8 +21,15 @@ class CLIError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit 2), pointing at ``--help``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="xpnet", description="Train, evaluate and benchmark xpnet neural networks.")
     parser.add_argument("--version", action="version", version=f"xpnet {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
@@ -40,6 +48,10 @@ def build_parser():
     return parser
 
 
+def _one_line(exc):
+    return " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -51,12 +63,20 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("xpnet: interrupted", file=sys.stderr)
         return 130
-    except (CLIError, ValueError, TypeError, FileNotFoundError, IsADirectoryError,
-            PermissionError) as exc:
+    except BrokenPipeError:              # e.g. `xpnet predict ... | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (CLIError, ValueError, TypeError, OSError) as exc:
         if getattr(args, "debug", False):
             raise
-        print(f"xpnet {args.command}: error: {exc}", file=sys.stderr)
+        print(f"xpnet {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: still one line, the traceback with --debug
+        if getattr(args, "debug", False):
+            raise
+        print(f"xpnet {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

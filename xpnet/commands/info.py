@@ -1,0 +1,110 @@
+"""``xpnet info``: version, backends (which load, what ``auto`` picks and why), devices, BLAS
+and thread settings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+
+def add_parser(subparsers):
+    return subparsers.add_parser(
+        "info", help="version, backends, devices, BLAS and threads",
+        description="Print the xpnet version, the backends that load here (and why the others "
+                    "do not), what XPNET_BACKEND=auto picks and why, the devices, the BLAS "
+                    "library NumPy uses and the thread settings.")
+
+
+def run(args):
+    for line in info_lines():
+        print(line)
+    return 0
+
+
+def info_lines():
+    import numpy as np
+
+    from .._version import __version__
+    lines = [f"xpnet {__version__}",
+             f"python {platform.python_version()} ({platform.python_implementation()}) on "
+             f"{platform.system()} {platform.machine()}",
+             f"numpy {np.__version__}; BLAS: {_blas()}", "", "backends:"]
+    backend_lines, loaded = _backends()
+    lines += backend_lines
+    lines += ["", "devices:"] + _device_lines(loaded)
+    lines += ["", "threads:"] + _thread_lines()
+    return lines
+
+
+def _backends():
+    """``(lines, loaded)``: one line per registered backend, then auto's pick; the backends
+    that load as ``{name: Backend}``."""
+    from ..backends import BACKENDS, BackendUnavailable, auto_choice, resolve
+    lines, loaded = [], {}
+    for name in BACKENDS:
+        try:
+            loaded[name] = resolve(name)
+        except (BackendUnavailable, ImportError) as exc:
+            lines.append(f"  {name:<6} unavailable: {exc}")
+            continue
+        lines.append(f"  {name:<6} available (device: {loaded[name].device})")
+    picked, reason = auto_choice()
+    env = os.environ.get("XPNET_BACKEND")
+    lines.append(f"  auto -> {picked}: {reason}")
+    lines.append(f"  XPNET_BACKEND={env}" if env else "  XPNET_BACKEND is not set (so: auto)")
+    return lines, loaded
+
+
+def _device_lines(loaded):
+    cpus = os.cpu_count()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
+    lines = [f"  cpu: {platform.processor() or platform.machine()}, {cpus} logical cores "
+             f"({usable} usable by this process)"]
+    for name, backend in sorted(loaded.items()):
+        if str(backend.device).lower() != "cpu":
+            lines.append(f"  {name}: {backend.device}")
+    if len(lines) == 1:
+        lines.append("  gpu: none in use (the cupy backend needs CuPy and a visible CUDA GPU)")
+    return lines
+
+
+def _blas():
+    import numpy as np
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+    except (TypeError, KeyError, AttributeError):
+        return "unknown (numpy.show_config() gives no details)"
+    return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+
+
+def _thread_lines():
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+             "NUMBA_THREADING_LAYER")
+    given = [f"{n}={os.environ[n]}" for n in names if os.environ.get(n)]
+    lines = [f"  {', '.join(given)}" if given else
+             f"  none of {', '.join(names[:4])} is set (libraries use their defaults)"]
+    lines += _threadpool_lines()
+    numba = sys.modules.get("numba")     # only when the numba backend already loaded it
+    if numba is not None:
+        try:
+            layer = numba.threading_layer()
+        except ValueError:               # no parallel kernel has run yet
+            layer = "not chosen yet"
+        lines.append(f"  numba {numba.__version__}: {numba.get_num_threads()} threads, "
+                     f"threading layer {layer}")
+    return lines
+
+
+def _threadpool_lines():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["  (install threadpoolctl to see the BLAS/OpenMP thread pools)"]
+    lines = []
+    for pool in threadpool_info():
+        lines.append(f"  {pool.get('internal_api', '?')} {pool.get('version') or ''}: "
+                     f"{pool.get('num_threads')} threads ({pool.get('user_api', '?')}, "
+                     f"{os.path.basename(pool.get('filepath', ''))})")
+    return lines or ["  no BLAS/OpenMP thread pools loaded"]

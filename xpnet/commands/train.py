@@ -1,0 +1,368 @@
+"""``xpnet train``: train a network on a shipped dataset or your own file, report, save a run.
+
+With no arguments it trains the default network (one hidden layer of 64 ReLU units, Adam, 30
+epochs) on the bundled handwritten digits. The data is split (seeded, stratified for classes)
+into train/dev/test; progress shows the training cost and the dev metric per epoch (stderr);
+the report (stdout) gives train/dev/test accuracy and the test confusion matrix (or R^2, MSE
+and MAE for regression), the time per epoch, the backend and the dtype. The run folder gets
+``model.npz``, ``history.json``, ``metrics.json``, ``report.txt``, ``config.toml`` (rerun with
+``--config``) and, with matplotlib, ``curves.png`` and for two features ``decision_regions.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import inspect
+import os
+import time
+
+import numpy as np
+
+from ..cli import CLIError
+from ._options import MODEL_KEYS, add_options, dump_config, resolve_options
+
+DESCRIPTION = """Train a network and save the run. With no options: the bundled handwritten
+digits, one hidden layer of 64 ReLU units, Adam, 30 epochs. The data is split (seeded,
+stratified for classes) into train/dev/test; progress (stderr) shows the cost and the dev
+metric per epoch; the report (stdout) gives train/dev/test accuracy and the test confusion
+matrix (R^2, MSE, MAE for regression), the time per epoch, the backend and the dtype. The
+run folder (--out, default ./xpnet-runs/<time>-<data>/) gets model.npz, history.json,
+metrics.json, report.txt, config.toml (rerun it with --config) and, with matplotlib,
+curves.png and, for two features, decision_regions.png."""
+
+EXAMPLES = """examples:
+  xpnet train                                   digits, 64 hidden units, Adam, 30 epochs
+  xpnet train --dataset moons --hidden 16,16    a synthetic 2-D set (+ decision regions)
+  xpnet train --data mydata.csv --target label  your own CSV (header row; default target:
+                                                the last column)
+  xpnet train --config run.toml --epochs 50     settings from TOML, flags override them
+"""
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "train", help="train a network and save the model, history, report and plots",
+        description=DESCRIPTION, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", metavar="FILE.toml",
+                   help="read settings from a TOML file (keys as the flags, e.g. hidden = "
+                        "[64, 32]); flags given on the command line win")
+    add_options(p)
+    return p
+
+
+def run(args):
+    values = resolve_options(args)
+    _check_backend(values["backend"])
+    data = _load(values)
+    task = _resolve_task(values["task"], data)
+    split = _split(data, values, task)
+    model = _make_model(values, task)
+    out, created = _run_folder(values["out"], data["label"])
+    try:
+        fit = _fit(model, split, values, task)
+    except BaseException:
+        if created and not os.listdir(out):
+            os.rmdir(out)
+        raise
+    results = _evaluate(model, split)
+    text = _report(model, data, split, values, task, fit, results)
+    files = _save_run(out, model, data, split, values, task, fit, results, text)
+    print(text)
+    print(f"\nrun folder: {out}")
+    for name in files:
+        print(f"  {name}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------- data
+def _check_backend(name):
+    """Load the backend now, so a bad name or a missing package fails before any work."""
+    from ..backends import resolve
+    resolve(name)
+
+
+def _load(values):
+    """``{"X", "y", "feature_names", "target_name", "label", "source"}``."""
+    if values["data"] is not None:
+        return _load_file(values)
+    return _load_named(values)
+
+
+def _load_file(values):
+    from ..io import load_table
+    for flag in ("n_samples", "noise", "n_classes"):
+        if values[flag] is not None:
+            raise CLIError(f"--{flag.replace('_', '-')} is for the synthetic datasets, not for "
+                           "--data files")
+    path = os.path.abspath(values["data"])
+    table = load_table(path, target=values["target"])
+    label = os.path.splitext(os.path.basename(path))[0] or "data"
+    return {"X": table.X, "y": table.y, "feature_names": table.feature_names,
+            "target_name": table.target_name, "label": label, "source": path}
+
+
+def _load_named(values):
+    from .. import datasets
+    from ._common import load_dataset
+    name = values["dataset"].strip().lower()
+    if values["target"] is not None:
+        raise CLIError("--target names a column of a --data file; the datasets have their "
+                       "targets built in")
+    kwargs = {k: values[k] for k in ("n_samples", "noise", "n_classes") if values[k] is not None}
+    if name in datasets.DATASETS and name not in ("iris", "digits"):
+        accepted = inspect.signature(getattr(datasets, f"make_{name}")).parameters
+        for key in kwargs:
+            if key not in accepted:
+                takes = [f"--{k.replace('_', '-')}" for k in ("n_samples", "noise", "n_classes")
+                         if k in accepted]
+                raise CLIError(f"--{key.replace('_', '-')} does not apply to dataset {name!r} "
+                               f"(it takes {', '.join(takes)})")
+        kwargs["seed"] = values["seed"]
+    elif kwargs:
+        raise CLIError(f"dataset {name!r} is fixed; --n-samples, --noise and --n-classes are "
+                       "for planar, moons, spirals and blobs")
+    X, y, names = load_dataset(name, **kwargs)
+    return {"X": X, "y": y, "feature_names": names, "target_name": "class", "label": name,
+            "source": f"dataset {name}"}
+
+
+def _resolve_task(task, data):
+    """``classification`` or ``regression`` (``auto``: non-integer numbers are regression)."""
+    from ..io import first_non_numeric
+    y = data["y"]
+    bad = first_non_numeric(y)
+    if task == "regression" and bad is not None:
+        raise CLIError(f"target {data['target_name']!r} holds text ({bad[1]!r} at row "
+                       f"{bad[0] + 1}); regression needs numbers; use --task classification")
+    if task != "auto":
+        return task
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        return "regression"
+    return "classification"
+
+
+def _split(data, values, task):
+    from ..network.data import train_dev_test_split
+    X, y = data["X"], data["y"]
+    if task == "regression":
+        y = y.astype(np.float64)
+    parts = train_dev_test_split(X, y, dev=values["dev_size"], test=values["test_size"],
+                                 seed=values["seed"], stratify=task == "classification")
+    return {"train": (parts.X_train, parts.y_train), "dev": (parts.X_dev, parts.y_dev),
+            "test": (parts.X_test, parts.y_test)}
+
+
+def _make_model(values, task):
+    from ..network.estimator import NeuralNetwork
+    params = {key: values[key] for key in MODEL_KEYS}
+    params["task"] = task
+    return NeuralNetwork(**params)
+
+
+# ------------------------------------------------------------------------------ training
+class _Monitor:
+    """The ``fit`` callback: dev metrics each epoch, then the progress display."""
+
+    def __init__(self, model, dev, display):
+        self.model, self.display = model, display
+        self.X_dev, self.y_dev = dev
+        self.history = {"dev_cost": [], "dev_score": []}
+        self.eval_time = 0.0
+
+    def __call__(self, epoch, logs):
+        from ..report import dev_metrics
+        logs = dict(logs)
+        if self.X_dev.shape[0]:
+            t0 = time.perf_counter()
+            metrics = dev_metrics(self.model, self.X_dev, self.y_dev)
+            self.eval_time += time.perf_counter() - t0
+            logs.update(metrics)
+            for key, value in metrics.items():
+                self.history[key].append(value)
+        self.display(epoch, logs)
+        return False
+
+
+def _fit(model, split, values, task):
+    from ..progress import make_progress
+    display = make_progress(values["epochs"], quiet=values["quiet"],
+                            score_name="r2" if task == "regression" else "acc")
+    monitor = _Monitor(model, split["dev"], display)
+    t0 = time.perf_counter()
+    try:
+        model.fit(*split["train"], callback=monitor)
+    finally:
+        display.close()
+    wall = time.perf_counter() - t0
+    return {"wall": wall, "eval_time": monitor.eval_time, "dev_history": monitor.history}
+
+
+def _evaluate(model, split):
+    from ..report import evaluate
+    return {name: evaluate(model, X, y) for name, (X, y) in split.items() if X.shape[0]}
+
+
+# -------------------------------------------------------------------------------- report
+def _report(model, data, split, values, task, fit, results):
+    from ..report import format_confusion, format_metrics
+    from ._common import backend_note
+    X = data["X"]
+    sizes = ", ".join(f"{name} {split[name][0].shape[0]}" for name in ("train", "dev", "test"))
+    what = (f"{len(model.classes_)} classes" if task == "classification"
+            else f"regression on {data['target_name']!r}")
+    epochs = len(model.history_["cost"])
+    per_epoch = (fit["wall"] - fit["eval_time"]) / max(epochs, 1)
+    lines = [
+        f"data:     {data['source']}: {X.shape[0]} samples, {X.shape[1]} features, {what}",
+        f"split:    {sizes} (seed {values['seed']}"
+        f"{', stratified' if task == 'classification' else ''})",
+        f"network:  {_describe_network(model)}",
+        f"training: {_describe_training(model, values)}",
+        f"backend:  {model.backend_} ({backend_note(values['backend'])}), dtype {values['dtype']}",
+        f"time:     {epochs} epochs in {fit['wall']:.2f} s: {per_epoch:.4f} s per epoch of "
+        f"training, plus {fit['eval_time']:.2f} s of dev evaluation in all",
+    ]
+    if (values["task"] == "auto" and task == "classification" and len(model.classes_) > 20
+            and data["y"].dtype.kind in "iuf"):
+        lines.append(f"note:     the whole-number target has {len(model.classes_)} distinct "
+                     "values, so it is read as classes; use --task regression for a quantity")
+    if values["early_stopping"]:
+        lines.append(f"early stopping: ran {model.n_epochs_} epochs; kept the weights of epoch "
+                     f"{model.best_epoch_}")
+    lines += ["", format_metrics(results, task)]
+    if task == "classification" and "test" in results:
+        lines += ["", "confusion matrix on the test set:",
+                  format_confusion(results["test"]["confusion"], results["test"]["labels"])]
+    return "\n".join(lines)
+
+
+def _describe_network(model):
+    dims, acts = model.arch_.layer_dims, model.arch_.activations
+    layers = [f"{dims[0]} inputs"] + [f"{n} {a}" for n, a in zip(dims[1:], acts)]
+    extras = []
+    if model.batch_norm:
+        extras.append("batch norm")
+    if model.keep_prob != 1.0:
+        extras.append(f"dropout keep_prob {model.keep_prob}")
+    if model.l2:
+        extras.append(f"L2 {model.l2:g}")
+    tail = f"; {', '.join(extras)}" if extras else ""
+    return " -> ".join(layers) + f" (init {model.init}){tail}"
+
+
+def _describe_training(model, values):
+    from ..network.optimizers import DEFAULT_LEARNING_RATE
+    lr = model.learning_rate or DEFAULT_LEARNING_RATE[model.optimizer]
+    batch = "full batch" if model.batch_size is None else f"batch {model.batch_size}"
+    decay = f", lr_decay {_decay_text(values['lr_decay'])}" if values["lr_decay"] else ""
+    return f"{model.optimizer}, learning rate {lr:g}{decay}, {batch}, {values['epochs']} epochs"
+
+
+def _decay_text(spec):
+    """``exponential:base=0.99`` for ``{"kind": "exponential", "base": 0.99}``."""
+    if isinstance(spec, dict):
+        params = ",".join(f"{k}={v:g}" for k, v in spec.items() if k != "kind")
+        return f"{spec['kind']}:{params}" if params else spec["kind"]
+    return str(spec)
+
+
+# --------------------------------------------------------------------------------- files
+def _run_folder(out, label):
+    """``(folder, created)``: ``out``, or a new ``./xpnet-runs/<time>-<label>/``."""
+    if out is not None:
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise CLIError(f"--out {out!r} is a file; give a folder for the run")
+        created = not os.path.exists(out)
+        os.makedirs(out, exist_ok=True)
+        return out, created
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:40]
+    base = os.path.join("xpnet-runs", f"{stamp}-{safe}")
+    os.makedirs("xpnet-runs", exist_ok=True)
+    for n in range(1, 1000):
+        folder = base if n == 1 else f"{base}-{n}"
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            continue
+        return folder, True
+    raise CLIError(f"could not create a new run folder next to {base!r}; pass --out DIR")
+
+
+def _save_run(out, model, data, split, values, task, fit, results, text):
+    from ._common import write_atomic, write_json
+    files = []
+
+    def path(name):
+        files.append(name)
+        return os.path.join(out, name)
+
+    model.save(path("model.npz"))
+    write_json(path("history.json"), _history(model, fit, task))
+    write_json(path("metrics.json"), _metrics_json(model, data, split, values, task, fit,
+                                                   results))
+    write_atomic(path("report.txt"), text + "\n")
+    if values["data"] is not None:
+        saved = dict(values, data=data["source"], dataset=None)
+    else:
+        saved = dict(values)
+    write_atomic(path("config.toml"), dump_config(saved))
+    if values["plots"]:
+        files += _plots(out, model, data, task, fit, results)
+    return files
+
+
+def _history(model, fit, task):
+    h = model.history_
+    history = {"epoch": list(range(1, len(h["cost"]) + 1)), "cost": h["cost"], "lr": h["lr"],
+               "epoch_time": h["epoch_time"]}
+    if fit["dev_history"]["dev_cost"]:
+        history.update(fit["dev_history"])
+        history["dev_metric"] = "r2" if task == "regression" else "accuracy"
+    if "dev_cost" in h:     # early stopping's own validation part of the training set
+        history["validation_cost"] = h["dev_cost"]
+        history["validation_score"] = h["dev_score"]
+    return history
+
+
+def _metrics_json(model, data, split, values, task, fit, results):
+    from .._version import __version__
+    clean = {}
+    for name, metrics in results.items():
+        clean[name] = {k: v for k, v in metrics.items() if k not in ("confusion", "labels")}
+        if "confusion" in metrics:
+            clean[name]["confusion_matrix"] = metrics["confusion"].tolist()
+    out = {"xpnet_version": __version__, "task": task, "source": data["source"],
+           "feature_names": list(data["feature_names"]), "target_name": data["target_name"],
+           "n_samples": {name: int(X.shape[0]) for name, (X, _) in split.items()},
+           "backend": model.backend_, "dtype": values["dtype"], "epochs": model.n_epochs_,
+           "train_seconds": fit["wall"],
+           "dev_eval_seconds": fit["eval_time"],
+           "seconds_per_epoch": (fit["wall"] - fit["eval_time"]) / max(model.n_epochs_, 1),
+           "metrics": clean}
+    if task == "classification":
+        out["classes"] = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
+    return out
+
+
+def _plots(out, model, data, task, fit, results):
+    from ..plots import plot_decision_regions, plot_history
+    names = []
+    score = "R^2" if task == "regression" else "accuracy"
+    history = {"cost": model.history_["cost"]}
+    history.update({k: v for k, v in fit["dev_history"].items() if v})
+    title = f"xpnet: {data['label']}"
+    if plot_history(history, os.path.join(out, "curves.png"), score, title) is None:
+        return names
+    names.append("curves.png")
+    if task == "classification" and data["X"].shape[1] == 2:
+        acc = results.get("test", results["train"])["accuracy"]
+        plot_decision_regions(model, data["X"], data["y"],
+                              os.path.join(out, "decision_regions.png"),
+                              feature_names=data["feature_names"],
+                              title=f"{data['label']}: decision regions (test accuracy "
+                                    f"{acc:.3f})")
+        names.append("decision_regions.png")
+    return names

@@ -1,0 +1,276 @@
+"""Reading users' data files for the command line: CSV with a header row, or NPZ with X and y.
+
+``load_table(path, target=...)`` returns a :class:`Table` with ``X (n_samples, n_features)``
+float64, ``y (n_samples,)`` (None when the file has no target), the feature names and the
+target's name. No pandas needed: CSV goes through the standard ``csv`` module.
+
+CSV rules: the first non-empty row is the header; the delimiter (comma, semicolon, tab) is
+detected; the target column is chosen by name (``target=``) and defaults to the last column.
+Every feature column must be numeric: a text cell raises ValueError naming the column and the
+row, and so does an empty or NA cell. Target labels may be text (classification); numeric
+targets that are all whole numbers become int64, other numbers float64.
+
+NPZ rules: arrays ``X`` (2-D) and ``y`` (1-D, optional for prediction); an optional
+``feature_names`` array of strings. No pickled objects are loaded (``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from .network.persistence import HEADER_KEY
+
+__all__ = ["Table", "load_table", "load_csv", "load_npz", "read_csv_text", "first_non_numeric",
+           "MISSING"]
+
+#: Cells read as "missing" (case-insensitive, after stripping spaces).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+_DELIMITERS = ",;\t"
+
+
+@dataclass
+class Table:
+    """``X (n_samples, n_features)`` float64; ``y (n_samples,)`` or None; names; source."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: tuple
+    target_name: str | None
+    source: str
+
+    @property
+    def n_samples(self):
+        return self.X.shape[0]
+
+    @property
+    def n_features(self):
+        return self.X.shape[1]
+
+
+def load_table(path, target=None, *, need_target=True, n_features=None):
+    """Read ``path`` (CSV or NPZ, told apart by content); see the module docstring.
+
+    ``target``: the target column's name (CSV). With ``need_target=False`` a file without
+    targets is fine. ``n_features`` (a fitted model's input width) lets a CSV without a
+    target column be read whole: when the file has exactly ``n_features`` columns and no
+    ``target`` was named, all of them are features.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"data file {path!r} not found")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path!r} is a directory; pass a CSV or NPZ file")
+    if _is_zip(path):
+        return load_npz(path, need_target=need_target)
+    return load_csv(path, target=target, need_target=need_target, n_features=n_features)
+
+
+def _is_zip(path):
+    with open(path, "rb") as fh:
+        return fh.read(4) == b"PK\x03\x04"
+
+
+# ------------------------------------------------------------------------------- NPZ
+def load_npz(path, *, need_target=True):
+    """``X`` and ``y`` from an ``.npz`` file (names matched case-insensitively)."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path}: not a readable NPZ file ({exc})") from None
+    with archive:
+        keys = {k.lower(): k for k in archive.files}
+        if HEADER_KEY.lower() in keys:
+            raise ValueError(f"{path} looks like a saved xpnet model, not a data file; pass "
+                             "data as CSV or as NPZ with arrays X and y")
+        if "x" not in keys:
+            raise ValueError(f"{path}: NPZ data needs an array named 'X' (found: "
+                             f"{', '.join(archive.files) or 'none'})")
+        try:
+            X = archive[keys["x"]]
+            y = archive[keys["y"]] if "y" in keys else None
+            names = archive[keys["feature_names"]] if "feature_names" in keys else None
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}; save plain numeric arrays") from None
+    if y is None and need_target:
+        raise ValueError(f"{path}: NPZ data needs an array named 'y' with the targets "
+                         f"(found: {', '.join(sorted(keys.values()))})")
+    X = _npz_features(X, path)
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"{path}: y must be 1-D with one target per row of X; got X "
+                             f"{X.shape} and y {y.shape}")
+    if names is None or len(names) != X.shape[1]:
+        names = [f"x{j}" for j in range(X.shape[1])]
+    return Table(X, y, tuple(str(n) for n in names), "y" if y is not None else None, path)
+
+
+def _npz_features(X, path):
+    X = np.asarray(X)
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    if X.ndim != 2:
+        raise ValueError(f"{path}: X must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{path}: X must be numeric, got dtype {X.dtype}")
+    return X.astype(np.float64)
+
+
+# ------------------------------------------------------------------------------- CSV
+def load_csv(path, target=None, *, need_target=True, n_features=None):
+    """Read a CSV file with a header row; see the module docstring for the rules."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file; pass a CSV file with a header "
+                         "row, or NPZ with arrays X and y") from None
+    return read_csv_text(text, target=target, need_target=need_target,
+                         n_features=n_features, source=path)
+
+
+def read_csv_text(text, target=None, *, need_target=True, n_features=None, source="<csv>"):
+    """Parse CSV ``text`` (header first) into a :class:`Table`."""
+    header, rows = _rows(text, source)
+    t_col = _target_column(header, target, need_target, n_features, source)
+    f_cols = [j for j in range(len(header)) if j != t_col]
+    if not f_cols:
+        raise ValueError(f"{source}: no feature columns left besides the target "
+                         f"{header[t_col]!r}")
+    X = np.empty((len(rows), len(f_cols)))
+    for i, (line, row) in enumerate(rows):
+        for k, j in enumerate(f_cols):
+            X[i, k] = _number(row[j], header[j], i + 1, line, source)
+    y = None
+    if t_col is not None:
+        y = _target_values([(line, row[t_col]) for line, row in rows], header[t_col], source)
+    return Table(X, y, tuple(header[j] for j in f_cols),
+                 header[t_col] if t_col is not None else None, source)
+
+
+def _rows(text, source):
+    lines = text.splitlines()
+    sample = "\n".join(lines[:20])
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS)
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header, rows = None, []
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None:
+            header = [cell.strip() for cell in row]
+            _check_header(header, reader.line_num, source)
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"{source}: line {reader.line_num} has {len(row)} fields but the "
+                             f"header has {len(header)}; every row needs one value per column")
+        rows.append((reader.line_num, row))
+    if header is None:
+        raise ValueError(f"{source}: the file is empty; a CSV needs a header row and data rows")
+    if not rows:
+        raise ValueError(f"{source}: the file has a header but no data rows")
+    return header, rows
+
+
+def _check_header(header, line, source):
+    for j, name in enumerate(header):
+        if not name:
+            raise ValueError(f"{source}: column {j + 1} of the header (line {line}) has no "
+                             "name; the first row must name every column")
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise ValueError(f"{source}: the header names column {name!r} twice; column "
+                             "names must be unique")
+        seen.add(name)
+    if all(_is_number(name) for name in header):
+        raise ValueError(f"{source}: the first row ({', '.join(header[:4])}...) looks like "
+                         "data, not a header; add a header row naming the columns")
+
+
+def _target_column(header, target, need_target, n_features, source):
+    """Index of the target column, or None (no target in this file)."""
+    if target is not None:
+        if target not in header:
+            raise ValueError(f"{source}: no column named {target!r} (--target); the columns "
+                             f"are {_show_names(header)}")
+        return header.index(target)
+    if n_features is not None and len(header) == n_features and not need_target:
+        return None
+    if len(header) < 2:
+        if need_target:
+            raise ValueError(f"{source}: only one column ({header[0]!r}); a training file "
+                             "needs feature columns and a target column")
+        return None
+    return len(header) - 1
+
+
+def _show_names(names, limit=12):
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _is_number(cell):
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _number(cell, column, row, line, source):
+    value = cell.strip()
+    if value.lower() in MISSING:
+        raise ValueError(f"{source}: column {column!r} has a missing value at row {row} "
+                         f"(line {line}); fill or drop it before training")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{source}: column {column!r} is not numeric: row {row} (line {line}) "
+                         f"holds {value!r}; encode it as numbers (e.g. one-hot) or drop the "
+                         "column") from None
+    if not np.isfinite(number):
+        raise ValueError(f"{source}: column {column!r} holds {value!r} at row {row} "
+                         f"(line {line}); values must be finite")
+    return number
+
+
+def _target_values(cells, column, source):
+    """Numbers when every label parses (int64 if all whole), else the stripped strings."""
+    values = []
+    for row, (line, cell) in enumerate(cells, start=1):
+        value = cell.strip()
+        if value.lower() in MISSING:
+            raise ValueError(f"{source}: target column {column!r} has a missing value at row "
+                             f"{row} (line {line}); fill or drop that row")
+        values.append(value)
+    try:
+        numbers = np.array([float(v) for v in values])
+    except ValueError:
+        return np.array(values)
+    if not np.all(np.isfinite(numbers)):
+        raise ValueError(f"{source}: target column {column!r} holds non-finite numbers")
+    if np.all(numbers == np.round(numbers)) and np.all(np.abs(numbers) < 2 ** 53):
+        return numbers.astype(np.int64)
+    return numbers
+
+
+def first_non_numeric(y):
+    """``(index, value)`` of the first label in ``y`` that is not a number, or None."""
+    if y.dtype.kind in "biuf":
+        return None
+    for i, value in enumerate(y):
+        if not _is_number(str(value)):
+            return i, (value.item() if isinstance(value, np.generic) else value)
+    return None

@@ -1,0 +1,174 @@
+"""Metrics and their text form for the command line's reports.
+
+Classification: ``accuracy``, ``confusion_matrix`` (rows are true classes, columns predicted)
+and ``format_confusion``; ``log_loss`` is the cross-entropy the network trains on.
+Regression: ``r2_score``, ``mean_squared_error``, ``mean_absolute_error``.
+``evaluate(model, X, y)`` computes the set that fits the model's task; ``format_metrics``
+lays several splits out as one table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["accuracy", "confusion_matrix", "format_confusion", "log_loss", "half_mse",
+           "r2_score", "mean_squared_error", "mean_absolute_error", "align_labels",
+           "evaluate", "dev_metrics", "format_metrics", "is_regression"]
+
+_EPS = 1e-12
+
+
+# ------------------------------------------------------------------------ classification
+def accuracy(y_true, y_pred):
+    """Fraction of ``y_pred`` equal to ``y_true`` (both ``(n_samples,)``)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    _same_length(y_true, y_pred)
+    return float(np.mean(y_true == y_pred))
+
+
+def confusion_matrix(y_true, y_pred, labels=None):
+    """``(C, C)`` int64 counts: ``cm[i, j]`` = samples of class ``labels[i]`` predicted as
+    ``labels[j]``. ``labels`` defaults to the sorted union of both arrays."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    _same_length(y_true, y_pred)
+    if labels is None:
+        labels = np.unique(np.concatenate([y_true, y_pred]))
+    labels = np.asarray(labels)
+    index = {_key(label): k for k, label in enumerate(labels)}
+    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(y_true, y_pred):
+        if _key(t) not in index or _key(p) not in index:
+            raise ValueError(f"label {t if _key(t) not in index else p!r} is not among the "
+                             f"confusion matrix labels")
+        cm[index[_key(t)], index[_key(p)]] += 1
+    return cm
+
+
+def _key(label):
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def format_confusion(cm, labels, max_classes=30):
+    """The confusion matrix as aligned text (rows true, columns predicted)."""
+    cm = np.asarray(cm)
+    names = [str(_key(label)) for label in labels]
+    if len(names) > max_classes:
+        return (f"(confusion matrix not shown: {len(names)} classes; at most {max_classes} "
+                "are printed)")
+    width = max([len(n) for n in names] + [len(str(int(cm.max(initial=0)))), 3])
+    head = " " * (width + 2) + " ".join(n.rjust(width) for n in names)
+    lines = ["true \\ predicted", head]
+    for name, row in zip(names, cm):
+        lines.append(name.rjust(width) + "  " + " ".join(str(int(v)).rjust(width) for v in row))
+    return "\n".join(lines)
+
+
+def log_loss(y_index, proba):
+    """Mean cross-entropy ``-log p(true class)``; ``proba (n_samples, C)``, ``y_index`` ints."""
+    proba = np.asarray(proba, dtype=np.float64)
+    p = proba[np.arange(proba.shape[0]), np.asarray(y_index)]
+    return float(-np.mean(np.log(np.clip(p, _EPS, 1.0))))
+
+
+def align_labels(classes, y):
+    """Make ``y`` comparable with a model's ``classes``: when one is text and the other
+    numbers, compare them as text. Returns ``(classes, y)``."""
+    classes, y = np.asarray(classes), np.asarray(y)
+    text_c, text_y = classes.dtype.kind in "USO", y.dtype.kind in "USO"
+    if text_c != text_y:
+        return (np.array([str(_key(c)) for c in classes]),
+                np.array([_num_text(v) for v in y]))
+    return classes, y
+
+
+def _num_text(value):
+    value = _key(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# ----------------------------------------------------------------------------- regression
+def mean_squared_error(y_true, y_pred):
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    return float(np.mean((y_true - y_pred) ** 2))
+
+
+def half_mse(y_true, y_pred):
+    """The regression cost the network trains on: ``sum((y - pred)^2) / (2 m)``."""
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    return float(np.sum((y_true - y_pred) ** 2) / (2 * y_true.shape[0]))
+
+
+def mean_absolute_error(y_true, y_pred):
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def r2_score(y_true, y_pred):
+    """Coefficient of determination ``1 - SS_res / SS_tot`` (0.0 for constant targets)."""
+    y_true, y_pred = _float_pair(y_true, y_pred)
+    ss_res = np.sum((y_true - y_pred) ** 2)
+    ss_tot = np.sum((y_true - y_true.mean(axis=0)) ** 2)
+    return float(1.0 - ss_res / ss_tot) if ss_tot > 0 else 0.0
+
+
+def _float_pair(y_true, y_pred):
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    return y_true, y_pred
+
+
+def _same_length(a, b):
+    if a.shape[0] != b.shape[0]:
+        raise ValueError(f"{a.shape[0]} true labels but {b.shape[0]} predictions")
+
+
+# ------------------------------------------------------------------------------- models
+def is_regression(model):
+    return getattr(model, "task_", None) == "regression"
+
+
+def evaluate(model, X, y):
+    """Metrics of a fitted model on ``(X, y)``: ``{"accuracy", "confusion", "labels"}`` for
+    classification, ``{"r2", "mse", "mae"}`` for regression."""
+    pred = model.predict(X)
+    if is_regression(model):
+        return {"r2": r2_score(y, pred), "mse": mean_squared_error(y, pred),
+                "mae": mean_absolute_error(y, pred)}
+    classes, y = align_labels(model.classes_, y)
+    _, pred = align_labels(model.classes_, pred)
+    extra = [label for label in np.unique(y) if _key(label) not in set(map(_key, classes))]
+    labels = np.concatenate([classes, np.asarray(extra, dtype=classes.dtype)])
+    return {"accuracy": accuracy(y, pred), "confusion": confusion_matrix(y, pred, labels),
+            "labels": labels}
+
+
+def dev_metrics(model, X, y):
+    """``{"dev_cost", "dev_score"}`` of a model being trained: its training loss without
+    the L2 term (cross-entropy or half MSE) and accuracy or R^2."""
+    if is_regression(model):
+        pred = model.predict(X)
+        return {"dev_cost": half_mse(y, pred), "dev_score": r2_score(y, pred)}
+    proba = model.predict_proba(X)
+    classes = model.classes_
+    index = np.searchsorted(classes, y)
+    index = np.clip(index, 0, len(classes) - 1)
+    known = classes[index] == y
+    pred = classes[np.argmax(proba, axis=1)]
+    cost = log_loss(index[known], proba[known]) if known.any() else float("nan")
+    return {"dev_cost": cost, "dev_score": accuracy(y, pred)}
+
+
+def format_metrics(results, task):
+    """A table of ``{split: metrics}`` (from :func:`evaluate`): one row per split."""
+    if task == "regression":
+        cols = [("R^2", "r2", "{:.4f}"), ("MSE", "mse", "{:.6g}"), ("MAE", "mae", "{:.6g}")]
+    else:
+        cols = [("accuracy", "accuracy", "{:.4f}")]
+    width = max(len(split) for split in results) + 2
+    lines = [" " * width + "  ".join(f"{name:>10}" for name, _, _ in cols)]
+    for split, metrics in results.items():
+        cells = "  ".join(f"{fmt.format(metrics[key]):>10}" for _, key, fmt in cols)
+        lines.append(f"{split:<{width}}{cells}")
+    return "\n".join(lines)
