@@ -141,3 +141,24 @@ def test_hyperparameter_errors(rng, param, value, error):
     X = rng.standard_normal((10, 2))
     with pytest.raises(error):
         xpnet.NeuralNetwork(**{"epochs": 1, param: value}).fit(X, X[:, 0] > 0)
+
+
+def test_dev_set_is_tracked_and_drives_early_stopping(rng):
+    X = rng.standard_normal((120, 4))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    X_dev = rng.standard_normal((40, 4))
+    y_dev = (X_dev[:, 0] - X_dev[:, 1] > 0).astype(int)
+    model = xpnet.NeuralNetwork(hidden=(8,), epochs=6, seed=0, learning_rate=0.01)
+    model.fit(X, y, dev=(X_dev, y_dev))
+    assert len(model.history_["dev_cost"]) == len(model.history_["dev_score"]) == 6
+    assert model.history_["dev_score"][-1] == pytest.approx(model.score(X_dev, y_dev))
+    stopper = xpnet.NeuralNetwork(hidden=(8,), epochs=200, seed=0, learning_rate=0.5,
+                                  early_stopping=True, patience=3)
+    stopper.fit(X, y, dev=(X_dev, y_dev))
+    assert stopper.n_epochs_ < 200
+    best = int(np.argmin(stopper.history_["dev_cost"]))
+    assert stopper.best_epoch_ == best + 1
+    with pytest.raises(ValueError, match="not seen"):
+        model.fit(X, y, dev=(X_dev, y_dev + 5))
+    with pytest.raises(ValueError, match="features"):
+        model.fit(X, y, dev=(X_dev[:, :3], y_dev))

@@ -163,24 +163,12 @@ def _make_model(values, task):
 
 # ------------------------------------------------------------------------------ training
 class _Monitor:
-    """The ``fit`` callback: dev metrics each epoch, then the progress display."""
+    """The ``fit`` callback: shows each epoch's row (with the dev metrics ``fit`` computed)."""
 
-    def __init__(self, model, dev, display):
-        self.model, self.display = model, display
-        self.X_dev, self.y_dev = dev
-        self.history = {"dev_cost": [], "dev_score": []}
-        self.eval_time = 0.0
+    def __init__(self, display):
+        self.display = display
 
     def __call__(self, epoch, logs):
-        from ..report import dev_metrics
-        logs = dict(logs)
-        if self.X_dev.shape[0]:
-            t0 = time.perf_counter()
-            metrics = dev_metrics(self.model, self.X_dev, self.y_dev)
-            self.eval_time += time.perf_counter() - t0
-            logs.update(metrics)
-            for key, value in metrics.items():
-                self.history[key].append(value)
         self.display(epoch, logs)
         return False
 
@@ -189,14 +177,16 @@ def _fit(model, split, values, task):
     from ..progress import make_progress
     display = make_progress(values["epochs"], quiet=values["quiet"],
                             score_name="r2" if task == "regression" else "acc")
-    monitor = _Monitor(model, split["dev"], display)
+    dev = split["dev"] if split["dev"][0].shape[0] else None
     t0 = time.perf_counter()
     try:
-        model.fit(*split["train"], callback=monitor)
+        model.fit(*split["train"], dev=dev, callback=_Monitor(display))
     finally:
         display.close()
     wall = time.perf_counter() - t0
-    return {"wall": wall, "eval_time": monitor.eval_time, "dev_history": monitor.history}
+    h = model.history_
+    return {"wall": wall, "eval_time": max(wall - sum(h["epoch_time"]), 0.0),
+            "dev_history": {"dev_cost": h.get("dev_cost", []), "dev_score": h.get("dev_score", [])}}
 
 
 def _evaluate(model, split):
@@ -213,7 +203,7 @@ def _report(model, data, split, values, task, fit, results):
     what = (f"{len(model.classes_)} classes" if task == "classification"
             else f"regression on {data['target_name']!r}")
     epochs = len(model.history_["cost"])
-    per_epoch = (fit["wall"] - fit["eval_time"]) / max(epochs, 1)
+    per_epoch = sum(model.history_["epoch_time"]) / max(epochs, 1)
     lines = [
         f"data:     {data['source']}: {X.shape[0]} samples, {X.shape[1]} features, {what}",
         f"split:    {sizes} (seed {values['seed']}"
@@ -222,7 +212,7 @@ def _report(model, data, split, values, task, fit, results):
         f"training: {_describe_training(model, values)}",
         f"backend:  {model.backend_} ({backend_note(values['backend'])}), dtype {values['dtype']}",
         f"time:     {epochs} epochs in {fit['wall']:.2f} s: {per_epoch:.4f} s per epoch of "
-        f"training, plus {fit['eval_time']:.2f} s of dev evaluation in all",
+        f"training, plus {fit['eval_time']:.2f} s of dev evaluation and reporting in all",
     ]
     if (values["task"] == "auto" and task == "classification" and len(model.classes_) > 20
             and data["y"].dtype.kind in "iuf"):
@@ -321,9 +311,6 @@ def _history(model, fit, task):
     if fit["dev_history"]["dev_cost"]:
         history.update(fit["dev_history"])
         history["dev_metric"] = "r2" if task == "regression" else "accuracy"
-    if "dev_cost" in h:     # early stopping's own validation part of the training set
-        history["validation_cost"] = h["dev_cost"]
-        history["validation_score"] = h["dev_score"]
     return history
 
 
@@ -340,7 +327,7 @@ def _metrics_json(model, data, split, values, task, fit, results):
            "backend": model.backend_, "dtype": values["dtype"], "epochs": model.n_epochs_,
            "train_seconds": fit["wall"],
            "dev_eval_seconds": fit["eval_time"],
-           "seconds_per_epoch": (fit["wall"] - fit["eval_time"]) / max(model.n_epochs_, 1),
+           "seconds_per_epoch": sum(model.history_["epoch_time"]) / max(model.n_epochs_, 1),
            "metrics": clean}
     if task == "classification":
         out["classes"] = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]

@@ -159,9 +159,11 @@ class NeuralNetwork:
         return Y, "softmax"
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y, callback=None):
+    def fit(self, X, y, dev=None, callback=None):
         """Train on ``X (n_samples, n_features)``, ``y (n_samples,)``; returns self.
 
+        ``dev=(X_dev, y_dev)`` is evaluated after every epoch (``history_["dev_cost"]``,
+        ``["dev_score"]``) and, with ``early_stopping``, watched instead of a split of ``X``.
         ``callback(epoch, logs)`` runs after each epoch with ``logs`` the epoch's history row;
         returning True from it stops training.
         """
@@ -172,7 +174,11 @@ class NeuralNetwork:
         self.n_features_in_ = X.shape[1]
         Y, out_act = self._encode_targets(y)
         rng = np.random.default_rng(self.seed)
-        X_tr, Y_tr, X_dev, Y_dev = self._split(X, Y, rng)
+        if dev is not None:
+            X_tr, Y_tr = X, Y
+            X_dev, Y_dev = self._check_dev(dev)
+        else:
+            X_tr, Y_tr, X_dev, Y_dev = self._split(X, Y, rng)
         self._fit_normalizer(X_tr)
         bk = resolve(self.backend)
         st = self._setup(bk, hidden, out_act, Y.shape[0], X_tr.shape[0])
@@ -188,6 +194,25 @@ class NeuralNetwork:
                 raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples} samples")
             return y
         return V.check_y(y, n_samples)
+
+    def _check_dev(self, dev):
+        """``dev=(X_dev, y_dev)`` validated and encoded like the training targets."""
+        if not isinstance(dev, (tuple, list)) or len(dev) != 2:
+            raise TypeError("dev must be a pair (X_dev, y_dev)")
+        X_dev = V.check_X(dev[0], n_features=self.n_features_in_, name="X_dev")
+        y_dev = self._check_targets(dev[1], X_dev.shape[0])
+        if self.task_ == "regression":
+            y_dev = V.check_regression_targets(y_dev)
+            return X_dev, (y_dev.reshape(-1, 1) if y_dev.ndim == 1 else y_dev).T
+        unknown = set(np.unique(y_dev).tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(f"y_dev has labels not seen in y: {sorted(unknown)[:5]}")
+        idx = np.searchsorted(self.classes_, y_dev)
+        if len(self.classes_) == 2:
+            return X_dev, idx.reshape(1, -1).astype(np.float64)
+        Y = np.zeros((len(self.classes_), idx.shape[0]))
+        Y[idx, np.arange(idx.shape[0])] = 1.0
+        return X_dev, Y
 
     def _split(self, X, Y, rng):
         if not self.early_stopping:
@@ -238,19 +263,20 @@ class NeuralNetwork:
     def _train(self, st, X, Y, X_dev, Y_dev, rng, callback):
         lr0 = self.learning_rate or DEFAULT_LEARNING_RATE[self.optimizer]
         schedule = make_schedule(self.lr_decay, lr0)
-        stopper = EarlyStopper(self.patience) if X_dev is not None else None
+        stopper = EarlyStopper(self.patience) if X_dev is not None and self.early_stopping \
+            else None
         self.history_ = {"cost": [], "lr": [], "epoch_time": []}
         timer = Timer(st.bk)
         for epoch in range(int(self.epochs)):
             lr = schedule(epoch)
             cost = run_epoch(st, X, Y, lr, rng)
             check_finite(cost, epoch, lr)
-            row = {"epoch": epoch + 1, "cost": cost, "lr": lr}
+            row = {"epoch": epoch + 1, "cost": cost, "lr": lr, "epoch_time": timer.lap()}
             stop = False
-            if stopper is not None:
+            if X_dev is not None:
                 row.update(self._dev_metrics(st, X_dev, Y_dev))
+            if stopper is not None:
                 stop = stopper.update(epoch, row["dev_cost"], st)
-            row["epoch_time"] = timer.lap()
             for key, value in row.items():
                 if key != "epoch":
                     self.history_.setdefault(key, []).append(value)
@@ -259,6 +285,7 @@ class NeuralNetwork:
                 stop = True
             if stop:
                 break
+            timer.reset()  # training time only: not the dev pass, report or callback
         self.n_epochs_ = len(self.history_["cost"])
         self.best_epoch_ = self.n_epochs_
         if stopper is not None:

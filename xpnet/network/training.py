@@ -90,6 +90,9 @@ class Timer:
         self.bk = bk
         self.t0 = time.perf_counter()
 
+    def reset(self):
+        self.t0 = time.perf_counter()
+
     def lap(self):
         self.bk.synchronize()
         now = time.perf_counter()
