@@ -1,5 +1,5 @@
 """Kernels: ``loops`` (pure-Python for-loop baselines), ``cpu`` (Numba), ``gpu`` (CuPy).
 
-``cpu`` and ``gpu`` import their optional dependency at module import, so import them only
-through their backends.
+``cpu`` imports numba at module import, so import it only through its backend; ``gpu`` takes the
+``cupy`` module as an argument and imports nothing optional.
 """

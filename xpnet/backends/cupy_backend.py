@@ -1,0 +1,291 @@
+"""The ``cupy`` backend: arrays on an NVIDIA GPU, fused CUDA kernels, cuBLAS matrix products.
+
+``ArrayBackend(cupy)`` already runs every op on the GPU; this backend overrides what it fuses
+(see ``xpnet.kernels.gpu``): bias + activation, activation backward, softmax + cross-entropy
+loss and gradient, the bias-gradient reduction, the optimizer updates over the flat parameter
+buffers, and dropout's uniform draws (made on the device, so no per-batch host transfer).
+
+Arrays stay on the device for a whole fit: the estimator moves ``X`` and ``Y`` once, the
+training loop gathers each epoch's permutation on the device, slices batches there and reads
+the accumulated cost once per epoch. Nothing in this module reads a device value back per batch.
+
+``create()`` imports CuPy and checks for a GPU; where either is missing it raises
+``BackendUnavailable`` saying which and how to install. ``import xpnet.backends.cupy_backend``
+itself does not import CuPy. Settings: ``XPNET_TF32=1`` (or ``create(tf32=True)``,
+``backend.set_tf32(True)``) lets cuBLAS use TF32 tensor cores for float32 matmuls; off by
+default. ``create(device_rng=False)`` draws dropout masks on the host like the CPU backends.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..kernels import gpu
+from . import BackendUnavailable
+from .array_backend import ArrayBackend
+from .base import check_activation, np_dtype
+
+INSTALL_HINT = ('pip install "xpnet[cuda]" (CuPy for CUDA 13 drivers) or '
+                'pip install "xpnet[cuda12]" (CuPy for CUDA 12 drivers)')
+NVRTC_HINT = ("CuPy compiles kernels with NVRTC from the CUDA Toolkit: install the toolkit "
+              "matching the CuPy wheel (CUDA 12 or 13), or its libraries from PyPI with the "
+              "[ctk] extra of recent CuPy wheels, e.g. pip install \"cupy-cuda13x[ctk]\"")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def env_flag(name, environ=None):
+    """Read a boolean environment variable (1/0, true/false, yes/no, on/off; unset is False)."""
+    raw = (os.environ if environ is None else environ).get(name, "")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {raw!r}")
+
+
+def import_cupy():
+    """``import cupy``, or BackendUnavailable saying whether it is missing or broken."""
+    try:
+        import cupy
+    except ModuleNotFoundError as exc:
+        if exc.name == "cupy":
+            raise BackendUnavailable(
+                f"backend 'cupy' cannot load: CuPy is not installed. Install it with: "
+                f"{INSTALL_HINT}") from exc
+        raise BackendUnavailable(
+            f"backend 'cupy' cannot load: CuPy is installed but its dependency "
+            f"{exc.name!r} is missing ({exc}). Reinstall with: {INSTALL_HINT}") from exc
+    except (ImportError, OSError, RuntimeError) as exc:  # e.g. a missing libcudart/libnvrtc
+        raise BackendUnavailable(
+            f"backend 'cupy' cannot load: CuPy is installed but `import cupy` failed ({exc}). "
+            f"Usually the CuPy wheel does not match the CUDA version of the driver "
+            f"(see nvidia-smi); install the matching one: {INSTALL_HINT}") from exc
+    return cupy
+
+
+def check_device(cp):
+    """Raise BackendUnavailable unless CuPy sees at least one CUDA GPU; returns the count."""
+    version = getattr(cp, "__version__", "?")
+    try:
+        count = int(cp.cuda.runtime.getDeviceCount())
+    except Exception as exc:  # CUDARuntimeError, or a missing/old driver library
+        raise BackendUnavailable(
+            f"backend 'cupy' cannot load: CuPy {version} is installed but no CUDA GPU is "
+            f"visible (cupy.cuda.runtime.getDeviceCount() raised {type(exc).__name__}: {exc}). "
+            f"Check nvidia-smi and CUDA_VISIBLE_DEVICES; if the driver is older than the CUDA "
+            f"of the CuPy wheel, install the matching one: {INSTALL_HINT}") from exc
+    if count < 1:
+        raise BackendUnavailable(
+            f"backend 'cupy' cannot load: CuPy {version} is installed but no CUDA GPU is "
+            f"visible (cupy.cuda.runtime.getDeviceCount() returned {count}). Check nvidia-smi "
+            f"and CUDA_VISIBLE_DEVICES.")
+    return count
+
+
+def describe_device(cp):
+    """``"cuda:0 (NVIDIA H100 80GB HBM3, compute capability 9.0)"`` for the current device."""
+    try:
+        dev = cp.cuda.Device()
+        name = cp.cuda.runtime.getDeviceProperties(dev.id)["name"]
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        cc = str(dev.compute_capability)
+        return f"cuda:{dev.id} ({name}, compute capability {cc[:-1]}.{cc[-1:]})"
+    except (AttributeError, KeyError, RuntimeError):
+        return "cuda"
+
+
+def _cuda_version(v):
+    return f"{v // 1000}.{(v % 1000) // 10}"
+
+
+class CupyBackend(ArrayBackend):
+    """CuPy arrays on the current CUDA device, with the fused kernels of ``xpnet.kernels.gpu``.
+
+    ``tf32``: let cuBLAS use TF32 for float32 matmuls (None: ``XPNET_TF32``, default off).
+    ``device_rng``: draw ``uniform`` (dropout masks) on the device from a counter-based
+    generator seeded by the host Generator (default); False draws on the host, giving the same
+    masks as the CPU backends at the cost of one host-to-device copy per mask.
+    """
+
+    name = "cupy"
+
+    def __init__(self, cp, tf32=None, device_rng=True):
+        super().__init__(cp)
+        self.kernels = gpu.GpuKernels(cp)
+        self.device = describe_device(cp)
+        self.device_rng = bool(device_rng)
+        self.tf32 = False
+        self._pending_delta = None
+        self.set_tf32(env_flag("XPNET_TF32") if tf32 is None else tf32)
+
+    @property
+    def uniform_on_device(self):
+        """True when ``uniform`` draws on the device (not identical to the host draws)."""
+        return self.device_rng
+
+    def set_tf32(self, enabled):
+        """Turn TF32 for float32 matmuls on or off (CuPy-wide); returns whether it is on."""
+        if not isinstance(enabled, (bool, np.bool_)):
+            raise TypeError(f"set_tf32 takes True or False, got {enabled!r}")
+        try:
+            self.tf32 = gpu.set_matmul_tf32(bool(enabled))
+        except (ImportError, AttributeError) as exc:  # CuPy moved its private compute-type API
+            if enabled:
+                raise RuntimeError(
+                    f"cannot select TF32 on CuPy {getattr(self.xp, '__version__', '?')} ({exc}); "
+                    "set CUPY_TF32=1 in the environment before starting Python instead") from exc
+            self.tf32 = os.environ.get("CUPY_TF32", "0").strip() not in ("", "0")
+        return self.tf32
+
+    def info(self):
+        """Versions and settings, for ``xpnet info`` and bug reports."""
+        rt = self.xp.cuda.runtime
+        return {"backend": self.name, "device": self.device,
+                "cupy": getattr(self.xp, "__version__", "?"),
+                "cuda_runtime": _cuda_version(int(rt.runtimeGetVersion())),
+                "cuda_driver": _cuda_version(int(rt.driverGetVersion())),
+                "tf32": self.tf32, "device_rng": self.device_rng,
+                "cuda_graph": "not used (see docs/gpu.md)"}
+
+    def __repr__(self):
+        return (f"<xpnet backend 'cupy' on {self.device}, tf32={'on' if self.tf32 else 'off'}, "
+                f"rng={'device' if self.device_rng else 'host'}>")
+
+    # ----------------------------------------------------------------- arrays
+    def to_numpy(self, x):
+        return self.xp.asnumpy(x)
+
+    def synchronize(self):
+        self.xp.cuda.get_current_stream().synchronize()
+
+    def uniform(self, rng, shape, dtype="float32"):
+        """Uniform [0, 1) draws; on the device from one seed drawn from the host ``rng``."""
+        if not self.device_rng:
+            return super().uniform(rng, shape, dtype)
+        seed = int(rng.integers(0, 2 ** 63))
+        return self.kernels.uniform(seed, shape, np_dtype(dtype))
+
+    def _like(self, x, ref):
+        """``x`` on the device with ``ref``'s dtype (no copy when it already is)."""
+        return self.xp.asarray(x, dtype=ref.dtype)
+
+    # --------------------------------------------------------------- activations
+    def activation_forward(self, name, Z, slope=0.01):
+        if name in gpu.ELEMENTWISE_ACTIVATIONS:
+            return self.kernels.activation(name, Z, slope)
+        if name == "softmax":
+            return self.kernels.softmax(Z)[1]
+        if name == "linear":
+            return Z
+        check_activation(name)
+
+    def activation_backward(self, name, dA, Z, A, slope=0.01):
+        if name in gpu.ELEMENTWISE_ACTIVATIONS:
+            return self.kernels.activation_backward(name, dA, Z, A, slope)
+        if name == "softmax":
+            return self.kernels.softmax_backward(dA, A)
+        if name == "linear":
+            return dA
+        check_activation(name)
+
+    def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
+        """``Z = W A_prev`` (cuBLAS), then ``Z += b`` and ``A = g(Z)`` in one fused kernel."""
+        check_activation(activation)
+        Z = self.xp.matmul(W, A_prev)
+        if b is None:
+            return Z, self.activation_forward(activation, Z, slope)
+        b = self._like(b, Z)
+        if activation in gpu.ELEMENTWISE_ACTIVATIONS:
+            return Z, self.kernels.bias_activation(activation, Z, b, slope)
+        if activation == "softmax":
+            return self.kernels.softmax(Z, b)
+        Z = self.kernels.bias_add(Z, b)
+        return Z, Z
+
+    def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
+        """``dW = dZ A_prev^T / m`` (cuBLAS), ``db`` by one reduction into ``db_out``."""
+        m = dZ.shape[1]
+        xp = self.xp
+        xp.matmul(dZ, A_prev.T, out=dW_out)
+        dW_out *= dW_out.dtype.type(1.0 / m)
+        if db_out is not None:
+            self.kernels.row_sum_scaled(dZ, 1.0 / m, db_out)
+        return xp.matmul(W.T, dZ) if need_dA_prev else None
+
+    # ------------------------------------------------------------------ losses
+    def loss(self, loss, ZL, AL, Y):
+        """Mean loss from the logits, as a 0-d device array.
+
+        For ``categorical_crossentropy`` the same kernel also computes ``dZ = A - Y``; it is
+        kept for the next ``output_delta`` call with these very ``AL`` and ``Y`` objects (the
+        training step calls ``loss`` then ``output_delta`` on one batch), so the gradient costs
+        no extra pass. Any other call computes ``A - Y`` afresh.
+        """
+        m = ZL.shape[1]
+        if loss == "binary_crossentropy":
+            self._pending_delta = None
+            return self.kernels.bce_mean(ZL, self._like(Y, ZL), m)
+        if loss == "categorical_crossentropy":
+            per_column, dZ = self.kernels.softmax_xent(ZL, self._like(AL, ZL),
+                                                       self._like(Y, ZL))
+            self._pending_delta = (AL, Y, dZ)
+            return self.kernels.sum_div(per_column, m)
+        if loss == "mse":
+            self._pending_delta = None
+            return self.kernels.sq_err_mean(AL, self._like(Y, AL), 2 * m)
+        raise ValueError(f"unknown loss {loss!r}; choose binary_crossentropy, "
+                         "categorical_crossentropy or mse")
+
+    def output_delta(self, loss, AL, Y):
+        """``dZ[L] = A[L] - Y`` (reusing the one ``loss`` computed for these arrays)."""
+        pending, self._pending_delta = self._pending_delta, None
+        if (pending is not None and loss == "categorical_crossentropy"
+                and pending[0] is AL and pending[1] is Y):
+            return pending[2]
+        return self.xp.subtract(AL, Y)
+
+    # ------------------------------------------------ optimizer updates (flat buffers)
+    def sgd_update(self, theta, grad, lr):
+        self.kernels.sgd(theta, grad, lr)
+
+    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
+        step = lr / (1 - beta ** t) if bias_correction else lr
+        self.kernels.momentum(theta, grad, v, beta, step)
+
+    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
+        self.kernels.rmsprop(theta, grad, s, lr, beta, eps)
+
+    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
+        c1 = 1 - beta1 ** t
+        c2 = 1 - beta2 ** t
+        self.kernels.adam(theta, grad, m, v, beta1, beta2, lr / c1, 1 / np.sqrt(c2), eps)
+
+
+def _smoke_test(backend):
+    """Compile and run one kernel, so a missing NVRTC shows up now, not in the middle of fit."""
+    try:
+        theta = backend.zeros((4,), "float32")
+        backend.sgd_update(theta, backend.ones((4,), "float32"), 0.5)
+        value = backend.item(theta)
+    except Exception as exc:  # NVRTC/driver/architecture errors have no common base class
+        raise BackendUnavailable(
+            f"backend 'cupy' cannot load: a GPU is visible on {backend.device} but compiling "
+            f"or running a CUDA kernel failed ({type(exc).__name__}: {exc}). {NVRTC_HINT}."
+        ) from exc
+    if value != -0.5:
+        raise BackendUnavailable(
+            f"backend 'cupy' cannot load: a test kernel on {backend.device} returned {value} "
+            f"instead of -0.5; the GPU or driver is not working correctly")
+
+
+def create(tf32=None, device_rng=True):
+    """The cupy backend on the current CUDA device; BackendUnavailable if it cannot run here."""
+    cp = import_cupy()
+    check_device(cp)
+    backend = CupyBackend(cp, tf32=tf32, device_rng=device_rng)
+    _smoke_test(backend)
+    return backend
