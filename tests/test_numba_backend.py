@@ -1,0 +1,408 @@
+"""The ``numba`` backend against the ``numpy`` backend: every op, both dtypes, the parallel
+kernels, the extremes, the optimizer updates and 5-epoch training runs.
+
+float64 within rtol 1e-7; float32 within rtol 1.3e-6, atol 1e-5 (``conftest.TOL``). Shapes stay
+small: the kernels compile once (``cache=True``) and every test reuses them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba")
+
+import xpnet  # noqa: E402
+from conftest import ROOT, TOL, assert_close  # noqa: E402
+from xpnet.backends import ACTIVATIONS, resolve  # noqa: E402
+from xpnet.backends.numba_backend import NumbaBackend  # noqa: E402
+from xpnet.datasets import load_digits  # noqa: E402
+from xpnet.kernels import cpu as K  # noqa: E402
+from xpnet.kernels import cpu_accuracy  # noqa: E402
+
+NP = resolve("numpy")
+NB = resolve("numba")
+NB_PARALLEL = NumbaBackend(parallel_min=0)  # every kernel through its prange twin
+BACKENDS = [pytest.param(NB, id="serial"), pytest.param(NB_PARALLEL, id="parallel")]
+SHAPE = (6, 9)
+
+
+def pair(dtype, *host):
+    """The same host arrays as numpy-backend arrays and as numba-backend arrays."""
+    return ([NP.asarray(h, dtype=dtype) for h in host],
+            [NB.asarray(h, dtype=dtype) for h in host])
+
+
+@pytest.fixture
+def data(rng):
+    Z = rng.standard_normal(SHAPE) * 3
+    Z[0, :4] = [0.0, -0.0, 1e-3, -1e-3]
+    return Z, rng.standard_normal(SHAPE), rng.standard_normal((SHAPE[0], 1))
+
+
+def test_registered_and_named():
+    assert NB.name == "numba" and NB.device == "cpu"
+    assert isinstance(NB, NumbaBackend)
+    assert "numba" in xpnet.available_backends()
+
+
+@pytest.mark.parametrize("bk", BACKENDS)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_activation_forward_backward(bk, dtype, data, act):
+    Z, dA, _ = data
+    A_np = NP.activation_forward(act, NP.asarray(Z, dtype), 0.05)
+    A_nb = bk.activation_forward(act, bk.asarray(Z, dtype), 0.05)
+    assert A_nb.dtype == np.dtype(dtype) and A_nb.shape == SHAPE
+    assert_close(A_nb, A_np, dtype)
+    dZ_np = NP.activation_backward(act, NP.asarray(dA, dtype), NP.asarray(Z, dtype), A_np, 0.05)
+    dZ_nb = bk.activation_backward(act, bk.asarray(dA, dtype), bk.asarray(Z, dtype), A_nb, 0.05)
+    assert dZ_nb.dtype == np.dtype(dtype)
+    assert_close(dZ_nb, dZ_np, dtype)
+
+
+@pytest.mark.parametrize("bk", BACKENDS)
+@pytest.mark.parametrize("act", ACTIVATIONS)
+def test_linear_activation_forward(bk, dtype, rng, act):
+    W, A, b = rng.standard_normal((5, 7)), rng.standard_normal((7, 11)), rng.standard_normal((5, 1))
+    (nW, nA, nb), (kW, kA, kb) = pair(dtype, W, A, b)
+    Z_np, A_np = NP.linear_activation_forward(nW, nA, nb, act, 0.02)
+    Z_nb, A_nb = bk.linear_activation_forward(kW, kA, kb, act, 0.02)
+    assert_close(Z_nb, Z_np, dtype)
+    assert_close(A_nb, A_np, dtype)
+    assert A_nb.dtype == np.dtype(dtype)
+
+
+def test_linear_activation_forward_strided_input_and_no_bias(dtype, rng):
+    W, X = rng.standard_normal((4, 6)), rng.standard_normal((6, 20))
+    (nW, nX), (kW, kX) = pair(dtype, W, X)
+    Z_np, A_np = NP.linear_activation_forward(nW, nX[:, 3:11], None, "tanh")
+    Z_nb, A_nb = NB.linear_activation_forward(kW, kX[:, 3:11], None, "tanh")
+    assert_close(Z_nb, Z_np, dtype)
+    assert_close(A_nb, A_np, dtype)
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "leaky_relu"])
+def test_activation_any_layout_and_rank(dtype, rng, act):
+    """Non-contiguous, 1-D and 3-D inputs give NumPy's answer (kernel or fallback)."""
+    Z3, dA3 = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 4, 5))
+    for Z, dA in ((Z3, dA3), (Z3[:, :, 0], dA3[:, :, 0]), (Z3[0, 0], dA3[0, 0]),
+                  (Z3.reshape(12, 5).T, dA3.reshape(12, 5).T)):
+        (nZ, ndA), (kZ, kdA) = pair(dtype, Z, dA)
+        nA, kA = NP.activation_forward(act, nZ), NB.activation_forward(act, kZ)
+        assert kA.shape == nA.shape
+        assert_close(kA, nA, dtype)
+        assert_close(NB.activation_backward(act, kdA, kZ, kA),
+                     NP.activation_backward(act, ndA, nZ, nA), dtype)
+
+
+def test_unknown_activation_raises():
+    Z = NB.zeros((2, 3), "float32")
+    for call in (lambda: NB.activation_forward("swish", Z),
+                 lambda: NB.activation_backward("swish", Z, Z, Z),
+                 lambda: NB.linear_activation_forward(NB.ones((2, 2), "float32"), Z[:2],
+                                                      NB.zeros((2, 1), "float32"), "swish")):
+        with pytest.raises(ValueError, match="unknown activation 'swish'"):
+            call()
+
+
+@pytest.mark.parametrize("with_db", [True, False])
+@pytest.mark.parametrize("need_dA_prev", [True, False])
+def test_linear_backward(dtype, rng, with_db, need_dA_prev):
+    dZ, A, W = rng.standard_normal((4, 9)), rng.standard_normal((6, 9)), rng.standard_normal((4, 6))
+    (ndZ, nA, nW), (kdZ, kA, kW) = pair(dtype, dZ, A, W)
+    outs = []
+    for bk, args in ((NP, (ndZ, nA, nW)), (NB, (kdZ, kA, kW))):
+        dW, db = bk.zeros((4, 6), dtype), bk.zeros((4, 1), dtype) if with_db else None
+        prev = bk.linear_backward(*args, dW, db, need_dA_prev=need_dA_prev)
+        outs.append((dW, db, prev))
+    (dW_np, db_np, prev_np), (dW_nb, db_nb, prev_nb) = outs
+    assert_close(dW_nb, dW_np, dtype)
+    if with_db:
+        assert_close(db_nb, db_np, dtype)
+    if need_dA_prev:
+        assert_close(prev_nb, prev_np, dtype)
+    else:
+        assert prev_nb is None
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy", "mse"])
+def test_loss_and_output_delta(dtype, rng, loss):
+    n = 1 if loss == "binary_crossentropy" else 4
+    Z = rng.standard_normal((n, 40)) * 4
+    if loss == "categorical_crossentropy":
+        Y, act = np.eye(n)[:, rng.integers(0, n, 40)], "softmax"
+    elif loss == "binary_crossentropy":
+        Y, act = (rng.random((1, 40)) > 0.5).astype(float), "sigmoid"
+    else:
+        Y, act = rng.standard_normal((n, 40)), "linear"
+    big_Y = np.concatenate([Y, Y], axis=1)   # the loss sees a column slice, like in training
+    (nZ, nY), (kZ, kY) = pair(dtype, Z, big_Y)
+    nY, kY = nY[:, 40:], kY[:, 40:]
+    nA, kA = NP.activation_forward(act, nZ), NB.activation_forward(act, kZ)
+    cost = NB.loss(loss, kZ, kA, kY)
+    assert cost.shape == () and cost.dtype == np.dtype(dtype)
+    assert_close(NB.item(cost), NP.item(NP.loss(loss, nZ, nA, nY)), dtype)
+    assert_close(NB.output_delta(loss, kA, kY), NP.output_delta(loss, nA, nY), dtype)
+
+
+def test_unknown_loss_raises():
+    Z = NB.zeros((2, 3), "float64")
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        NB.loss("hinge", Z, Z, Z)
+
+
+@pytest.mark.parametrize("bk", BACKENDS)
+def test_take_columns(bk, dtype, rng):
+    X = rng.standard_normal((5, 30))
+    idx = rng.permutation(30)
+    idx[:3] = [-1, -30, 29]
+    (nX,), (kX,) = pair(dtype, X)
+    out = bk.take_columns(kX, bk.asarray(idx))
+    np.testing.assert_array_equal(out, NP.take_columns(nX, NP.asarray(idx)))
+    strided = bk.take_columns(kX[:, ::2], bk.asarray(np.array([0, 14, 3])))
+    np.testing.assert_array_equal(strided, nX[:, ::2][:, [0, 14, 3]])
+    for bad in (30, -31):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
+            bk.take_columns(kX, np.array([0, bad]))
+
+
+def _run_updates(bk, dtype, method, n=50, steps=4, **hp):
+    rng = np.random.default_rng(5)
+    theta = bk.asarray(rng.standard_normal(n), dtype=dtype)
+    states = [bk.zeros((n,), dtype) for _ in range({"sgd": 0, "momentum": 1, "rmsprop": 1,
+                                                    "adam": 2}[method])]
+    for t in range(1, steps + 1):
+        grad = bk.asarray(rng.standard_normal(n) * 0.1, dtype=dtype)
+        if method == "sgd":
+            bk.sgd_update(theta, grad, 0.1)
+        elif method == "momentum":
+            bk.momentum_update(theta, grad, states[0], 0.1, 0.9, t, **hp)
+        elif method == "rmsprop":
+            bk.rmsprop_update(theta, grad, states[0], 0.01, 0.9, 1e-8)
+        else:
+            bk.adam_update(theta, grad, states[0], states[1], 0.01, 0.9, 0.999, 1e-8, t)
+    return [np.array(a) for a in [theta] + states]
+
+
+@pytest.mark.parametrize("bk", BACKENDS)
+@pytest.mark.parametrize("method,hp", [("sgd", {}), ("momentum", {}),
+                                       ("momentum", {"bias_correction": True}),
+                                       ("rmsprop", {}), ("adam", {})])
+def test_optimizer_updates(bk, dtype, method, hp):
+    for actual, expected in zip(_run_updates(bk, dtype, method, **hp),
+                                _run_updates(NP, dtype, method, **hp)):
+        assert_close(actual, expected, dtype)
+
+
+def test_optimizer_update_over_a_flat_params_buffer(dtype):
+    """One kernel call updates every layer: the views of FlatParams see the new values."""
+    arch = xpnet.Architecture((3, 4, 2), output_activation="softmax")
+    got = {}
+    for bk in (NP, NB):
+        params = xpnet.initialize_parameters(arch, seed=0, dtype=dtype, backend=bk)
+        grads = params.zeros_like(prefix="d")
+        grads.flat[...] = bk.asarray(np.linspace(-1, 1, params.size), dtype=dtype)
+        opt = xpnet.network.optimizers.make_optimizer("adam")
+        opt.init(params)
+        for _ in range(3):
+            opt.step(params, grads, 0.01)
+        got[bk.name] = params.to_numpy()
+    for name in got["numpy"]:
+        assert_close(got["numba"][name], got["numpy"][name], dtype)
+
+
+@pytest.mark.parametrize("dtype_", ["float32", "float64"])
+def test_adam_flushes_subnormal_moments(dtype_):
+    """A dead unit's m decays into subnormals: stored as 0, parameters as NumPy's."""
+    f = np.dtype(dtype_).type
+    tiny = np.finfo(dtype_).tiny
+    theta = np.full(4, 0.5, dtype_)
+    m = np.array([tiny * 100, tiny * 2, 1e-3, -tiny * 5], dtype_)  # floor: tiny / step ~ 650 tiny
+    v = np.full(4, 1e-6, dtype_)
+    grad = np.zeros(4, dtype_)
+    theta_np, m_np, v_np = theta.copy(), m.copy(), v.copy()
+    NB.adam_update(theta, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, 10)
+    NP.adam_update(theta_np, grad, m_np, v_np, 1e-3, 0.9, 0.999, 1e-8, 10)
+    assert m[0] == 0 and m[1] == 0 and m[3] == 0 and m[2] == f(m_np[2])
+    np.testing.assert_allclose(theta, theta_np, **TOL[dtype_])
+    np.testing.assert_allclose(v, v_np, **TOL[dtype_])
+
+
+def test_optimizer_nan_propagates():
+    theta, grad = np.zeros(5, np.float32), np.array([0, np.nan, 1, 2, 3], np.float32)
+    m, v = np.zeros(5, np.float32), np.zeros(5, np.float32)
+    NB.adam_update(theta, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, 1)
+    assert np.isnan(theta[1]) and np.isfinite(theta[[0, 2, 3, 4]]).all()
+
+
+# ------------------------------------------------------------------------- extremes
+Z_EXT = np.array([[-1000.0, -88.0, -30.0, 0.0, 30.0, 88.0, 1000.0]])
+
+
+@pytest.mark.parametrize("bk", BACKENDS)
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "softmax", "relu", "leaky_relu"])
+def test_extremes_finite_and_match_numpy(bk, dtype, act):
+    Z = np.concatenate([Z_EXT, -Z_EXT, np.zeros_like(Z_EXT)])
+    (nZ,), (kZ,) = pair(dtype, Z)
+    A = bk.activation_forward(act, kZ)
+    dZ = bk.activation_backward(act, bk.ones(Z.shape, dtype), kZ, A)
+    assert np.isfinite(A).all() and np.isfinite(dZ).all()
+    nA = NP.activation_forward(act, nZ)
+    assert_close(A, nA, dtype)
+    assert_close(dZ, NP.activation_backward(act, NP.ones(Z.shape, dtype), nZ, nA), dtype)
+
+
+def test_extreme_losses(dtype):
+    Z = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
+    kZ = NB.asarray(Z, dtype)
+    A = NB.activation_forward("softmax", kZ)
+    assert NB.item(NB.loss("categorical_crossentropy", kZ, A, NB.asarray(np.eye(2), dtype))) == 0
+    wrong = NB.item(NB.loss("categorical_crossentropy", kZ, A, NB.asarray(np.eye(2)[::-1], dtype)))
+    np.testing.assert_allclose(wrong, 2000.0, rtol=1e-6)
+    Zb = NB.asarray(Z_EXT, dtype)
+    Ab = NB.activation_forward("sigmoid", Zb)
+    for Y in (np.ones_like(Z_EXT), np.zeros_like(Z_EXT)):
+        cost = NB.item(NB.loss("binary_crossentropy", Zb, Ab, NB.asarray(Y, dtype)))
+        assert np.isfinite(cost)
+        assert_close(cost, NP.item(NP.loss("binary_crossentropy", Zb, Ab, NB.asarray(Y, dtype))),
+                     dtype)
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "softmax"])
+def test_nan_propagates_through_activations(act):
+    Z = np.array([[0.5, np.nan], [1.0, 2.0]], np.float32)
+    A = NB.activation_forward(act, Z)
+    assert np.isnan(A[:, 1]).any() and np.isfinite(A[:, 0]).all()
+
+
+def test_nan_propagates_through_losses():
+    Z = np.array([[0.5, np.nan], [1.0, 2.0]], np.float32)
+    Y = np.eye(2, dtype=np.float32)
+    A = NB.activation_forward("softmax", Z)
+    assert np.isnan(NB.item(NB.loss("categorical_crossentropy", Z, A, Y)))
+    assert np.isnan(NB.item(NB.loss("binary_crossentropy", Z[:1], Z[:1], Y[:1])))
+
+
+# ------------------------------------------------------------------ approximations
+# The bounds docs/numba.md quotes (exhaustive, every float32 input) with a little headroom.
+BOUNDS = {"exp_nonpos": 8.5e-8, "tanh": 3.0e-7, "sigmoid": 1.8e-7}
+
+
+def test_float32_approximations_within_documented_bounds():
+    for name, (err, x) in cpu_accuracy.sampled(1 << 18).items():
+        assert err <= BOUNDS[name], f"{name} relative error {err:.3e} at x = {x!r}"
+
+
+def test_exp_approximation_edges():
+    x = np.array([[0.0, -0.0, -1e-30, -87.3, -87.4, -1000.0, -np.inf, np.nan]], np.float32)
+    A = NB.activation_forward("softmax", np.concatenate([x, np.zeros_like(x)]))
+    np.testing.assert_allclose(A[0, :2], [0.5, 0.5], rtol=1e-7)
+    assert np.isnan(A[:, -1]).all()
+    sig = NB.activation_forward("sigmoid", x)
+    assert sig[0, 0] == 0.5 and sig[0, 5] == 0.0 and sig[0, 6] == 0.0
+    assert 0 < sig[0, 3] < 1e-37
+
+
+# --------------------------------------------------------------------- training runs
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits()
+    return X[:600], y[:600]
+
+
+CASES = [  # (hidden activation, optimizer, task)
+    ("relu", "adam", "multiclass"), ("tanh", "rmsprop", "binary"),
+    ("sigmoid", "momentum", "regression"), ("leaky_relu", "gd", "multiclass")]
+
+
+@pytest.mark.parametrize("activation,optimizer,task", CASES)
+def test_five_epoch_training_matches_numpy_float64(digits, activation, optimizer, task):
+    X, y = digits
+    if task == "binary":
+        y = (y >= 5).astype(int)
+    histories, params = [], []
+    for backend in ("numpy", "numba"):
+        cls = xpnet.NeuralNetworkRegressor if task == "regression" else xpnet.NeuralNetwork
+        target = y.astype(float) / 9 if task == "regression" else y
+        model = cls(hidden=(32, 16), activation=activation, optimizer=optimizer,
+                    batch_size=64, epochs=5, seed=3, dtype="float64", backend=backend)
+        model.fit(X, target)
+        histories.append(model.history_["cost"])
+        params.append(model.parameters_)
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-7, atol=0)
+    for name in params[0]:
+        np.testing.assert_allclose(params[1][name], params[0][name], rtol=1e-7, atol=1e-12)
+
+
+def test_float32_training_close_to_numpy(digits):
+    X, y = digits
+    costs = [xpnet.NeuralNetwork(hidden=(32,), batch_size=64, epochs=5, seed=0,
+                                 backend=b).fit(X, y).history_["cost"] for b in ("numpy", "numba")]
+    np.testing.assert_allclose(costs[1], costs[0], rtol=1e-4)
+
+
+# ------------------------------------------------------------- threads, cache, import
+def test_parallel_min_setting(monkeypatch):
+    monkeypatch.setenv("XPNET_NUMBA_PARALLEL_MIN", "12345")
+    assert NumbaBackend().parallel_min == 12345
+    monkeypatch.setenv("XPNET_NUMBA_PARALLEL_MIN", "off")
+    assert NumbaBackend().parallel_min is None
+    monkeypatch.setenv("XPNET_NUMBA_PARALLEL_MIN", "lots")
+    with pytest.raises(ValueError, match="XPNET_NUMBA_PARALLEL_MIN must be a whole number"):
+        NumbaBackend()
+    monkeypatch.setenv("XPNET_NUMBA_PARALLEL_MIN", "-1")
+    with pytest.raises(ValueError, match=">= 0"):
+        NumbaBackend()
+
+
+def test_kernels_are_cached_on_disk():
+    for kernel in (K.forward_rows, K.backward_rows, K.softmax, K.adam_range, K.adam_parallel,
+                   K.take_columns_rows, K.categorical_crossentropy):
+        assert type(kernel._cache).__name__ == "FunctionCache", kernel
+
+
+_CACHE_SNIPPET = """
+import numpy as np
+from xpnet.kernels import cpu as K
+theta, grad = np.zeros(3), np.ones(3)
+K.sgd_range(theta, grad, 0.5, 0, 3)
+assert theta.tolist() == [-0.5] * 3
+s = K.sgd_range.stats
+print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))
+"""
+
+
+def test_second_process_loads_from_cache(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=ROOT)
+    runs = [subprocess.run([sys.executable, "-c", _CACHE_SNIPPET], env=env, cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+            for _ in range(2)]
+    assert [int(x) for x in runs[0]] == [0, 1]  # compiled and saved
+    assert [int(x) for x in runs[1]] == [1, 0]  # loaded, not compiled
+
+
+def test_import_xpnet_does_not_import_numba():
+    code = ("import sys, xpnet; xpnet.NeuralNetwork(); "
+            "print('numba' in sys.modules, 'xpnet.kernels.cpu' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=ROOT),
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+# ------------------------------------------------- the numpy backend's scratch buffers
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "leaky_relu"])
+def test_numpy_results_never_alias_scratch(act):
+    rng = np.random.default_rng(1)
+    Z, dA = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    A1 = NP.activation_forward(act, Z)
+    dZ1 = NP.activation_backward(act, dA, Z, A1)
+    keep = A1.copy(), dZ1.copy()
+    A2 = NP.activation_forward(act, -Z)
+    dZ2 = NP.activation_backward(act, -dA, -Z, A2)
+    assert not np.shares_memory(A1, A2) and not np.shares_memory(dZ1, dZ2)
+    np.testing.assert_array_equal(A1, keep[0])
+    np.testing.assert_array_equal(dZ1, keep[1])

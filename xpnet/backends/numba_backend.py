@@ -1,0 +1,243 @@
+"""The ``numba`` backend: NumPy arrays, fused Numba kernels, BLAS matmuls.
+
+It subclasses ``ArrayBackend(numpy)`` and overrides only what ``xpnet.kernels.cpu`` fuses: bias
++ activation forward, activation backward, the ``dW``/``db`` scaling of ``linear_backward``, the
+losses, the optimizer updates over the flat parameter buffer, and the column gather of each
+epoch's shuffle. Anything the kernels do not take (mixed dtypes, non-contiguous or integer
+arrays, empty arrays) falls back to the NumPy implementation, so results never depend on layout.
+
+Threads: by default every kernel runs serially on the calling thread and only the BLAS matmuls
+use threads (OpenBLAS's). With ``XPNET_NUMBA_PARALLEL_MIN=<elements>`` (or the
+``parallel_min`` attribute) kernels on at least that many elements split across Numba's threads
+(``NUMBA_NUM_THREADS``, ``numba.set_num_threads``). Serial is the default because on this
+2-core machine Numba's OpenMP workers and OpenBLAS's spinning workers fight over the cores
+between a matmul and the next kernel: measured in docs/numba.md, where the settings are.
+
+Importing this module imports numba; ``xpnet.backends`` imports it only when the backend is
+first asked for.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+import numpy as np
+
+from ..kernels import cpu as K
+from .array_backend import ArrayBackend
+from .base import check_activation
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _parallel_min_from_env():
+    """``XPNET_NUMBA_PARALLEL_MIN``: elements from which kernels go multi-threaded; None = never."""
+    raw = os.environ.get("XPNET_NUMBA_PARALLEL_MIN", "").strip().lower()
+    if raw in ("", "off", "none"):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"XPNET_NUMBA_PARALLEL_MIN must be a whole number of elements (or "
+                         f"'off'), got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"XPNET_NUMBA_PARALLEL_MIN must be >= 0, got {value}")
+    return value
+
+
+def _kernel_ready(*arrays, strided=()):
+    """True when every array is a non-empty float32/float64 NumPy array of one dtype, each
+    C-contiguous except those in ``strided`` (any layout)."""
+    first = arrays[0]
+    if not isinstance(first, np.ndarray) or first.dtype not in _FLOATS or first.size == 0:
+        return False
+    for a in arrays:
+        if (not isinstance(a, np.ndarray) or a.dtype != first.dtype
+                or not a.flags.c_contiguous):
+            return False
+    for a in strided:
+        if not isinstance(a, np.ndarray) or a.dtype != first.dtype:
+            return False
+    return True
+
+
+def _as_2d(x):
+    """A view of ``x`` as ``(rows, cols)`` for the row kernels (2-D arrays unchanged)."""
+    if x.ndim == 2:
+        return x
+    return x.reshape(x.shape[0] if x.ndim > 2 else 1, -1)
+
+
+class NumbaBackend(ArrayBackend):
+    """NumPy arrays with fused, cached Numba kernels for the training hot loop."""
+
+    name = "numba"
+    device = "cpu"
+
+    def __init__(self, parallel_min="env"):
+        super().__init__(np)
+        #: Arrays of at least this many elements use the multi-threaded kernels; None: never.
+        self.parallel_min = _parallel_min_from_env() if parallel_min == "env" else parallel_min
+
+    def _parallel(self, size):
+        return (self.parallel_min is not None and size >= self.parallel_min
+                and numba.get_num_threads() > 1)
+
+    # ------------------------------------------------------------ linear algebra
+    def take_columns(self, X, idx):
+        idx = np.asarray(idx)
+        if (X.ndim != 2 or idx.ndim != 1 or idx.dtype.kind not in "iu"
+                or not _kernel_ready(X)):
+            return super().take_columns(X, idx)
+        cols, bad = K.column_indices(idx, X.shape[1])
+        if bad >= 0:
+            raise IndexError(f"index {idx[bad]} is out of bounds for axis 1 with size "
+                             f"{X.shape[1]}")
+        out = np.empty((X.shape[0], cols.shape[0]), dtype=X.dtype)
+        if self._parallel(out.size):
+            K.take_columns_parallel(X, cols, out)
+        else:
+            K.take_columns_rows(X, cols, out, 0, X.shape[0])
+        return out
+
+    # --------------------------------------------------------------- activations
+    def activation_forward(self, name, Z, slope=0.01):
+        if name == "linear" or not _kernel_ready(Z):
+            return super().activation_forward(name, Z, slope)
+        if name == "softmax":
+            if Z.ndim != 2:
+                return super().activation_forward(name, Z, slope)
+            A = np.empty_like(Z)
+            K.softmax(Z, None, A)
+            return A
+        code = K.CODES.get(name)
+        if code is None:
+            check_activation(name)
+        A = np.empty_like(Z)
+        self._forward(code, _as_2d(Z), None, _as_2d(A), slope)
+        return A
+
+    def _forward(self, code, Z, b, A, slope):
+        s = Z.dtype.type(slope)
+        if self._parallel(Z.size):
+            K.forward_parallel(code, Z, b, A, s)
+        else:
+            K.forward_rows(code, Z, b, A, s, 0, Z.shape[0])
+
+    def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
+        Z = self.xp.matmul(W, A_prev)
+        if b is None or Z.ndim != 2 or b.shape != (Z.shape[0], 1) or not _kernel_ready(Z, b):
+            if b is not None:
+                Z += b
+            return Z, super().activation_forward(activation, Z, slope)
+        if activation == "softmax":
+            A = np.empty_like(Z)
+            K.softmax(Z, b, A)
+            return Z, A
+        code = K.CODES.get(activation)
+        if code is None:
+            check_activation(activation)
+        A = Z if code == K.LINEAR else np.empty_like(Z)
+        self._forward(code, Z, b, A, slope)
+        return Z, A
+
+    def activation_backward(self, name, dA, Z, A, slope=0.01):
+        if name == "linear" or not _kernel_ready(dA, Z, A) or not dA.shape == Z.shape == A.shape:
+            return super().activation_backward(name, dA, Z, A, slope)
+        dZ = np.empty_like(dA)
+        if name == "softmax":
+            if dA.ndim != 2:
+                return super().activation_backward(name, dA, Z, A, slope)
+            K.softmax_backward(dA, A, dZ)
+            return dZ
+        code = K.CODES.get(name)
+        if code is None:
+            check_activation(name)
+        s = dA.dtype.type(slope)
+        dA2, Z2, A2, dZ2 = _as_2d(dA), _as_2d(Z), _as_2d(A), _as_2d(dZ)
+        if self._parallel(dA.size):
+            K.backward_parallel(code, dA2, Z2, A2, dZ2, s)
+        else:
+            K.backward_rows(code, dA2, Z2, A2, dZ2, s, 0, dA2.shape[0])
+        return dZ
+
+    def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
+        arrays = (dZ, dW_out) if db_out is None else (dZ, dW_out, db_out)
+        if (dZ.ndim != 2 or not _kernel_ready(*arrays)
+                or (db_out is not None and db_out.shape != (dZ.shape[0], 1))):
+            return super().linear_backward(dZ, A_prev, W, dW_out, db_out, need_dA_prev)
+        scaled = self._scratch("dZ/m", dZ)
+        K.scale_rowsum(dZ, dZ.dtype.type(1.0 / dZ.shape[1]), scaled, db_out)
+        np.matmul(scaled, A_prev.T, out=dW_out)       # dW = (dZ / m) A_prev^T
+        return np.matmul(W.T, dZ) if need_dA_prev else None
+
+    def loss(self, loss, ZL, AL, Y):
+        # Y is usually a column slice of the epoch's targets: any layout is fine.
+        if not (_kernel_ready(ZL, AL, strided=(Y,)) and ZL.ndim == 2
+                and ZL.shape == AL.shape == Y.shape):
+            return super().loss(loss, ZL, AL, Y)
+        if loss == "categorical_crossentropy":
+            cost = K.categorical_crossentropy(ZL, Y)
+        elif loss == "binary_crossentropy":
+            cost = K.binary_crossentropy(ZL, Y)
+        elif loss == "mse":
+            cost = K.mean_squared_error(AL, Y)
+        else:
+            return super().loss(loss, ZL, AL, Y)
+        return np.asarray(cost, dtype=ZL.dtype)
+
+    # ------------------------------------------------ optimizer updates (flat buffers)
+    def _flat_ready(self, *arrays):
+        return (_kernel_ready(*arrays) and arrays[0].ndim == 1
+                and all(a.shape == arrays[0].shape for a in arrays))
+
+    def sgd_update(self, theta, grad, lr):
+        if not self._flat_ready(theta, grad):
+            return super().sgd_update(theta, grad, lr)
+        f = theta.dtype.type
+        if self._parallel(theta.size):
+            K.sgd_parallel(theta, grad, f(lr))
+        else:
+            K.sgd_range(theta, grad, f(lr), 0, theta.shape[0])
+
+    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
+        if not self._flat_ready(theta, grad, v):
+            return super().momentum_update(theta, grad, v, lr, beta, t, bias_correction)
+        f = theta.dtype.type
+        step = lr / (1 - beta ** t) if bias_correction else lr
+        v_min = K.optimizer_floors(theta.dtype, step, 1 - beta)[1]
+        args = (theta, grad, v, f(beta), f(1 - beta), f(step), f(v_min))
+        if self._parallel(theta.size):
+            K.momentum_parallel(*args)
+        else:
+            K.momentum_range(*args, 0, theta.shape[0])
+
+    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
+        if not self._flat_ready(theta, grad, s):
+            return super().rmsprop_update(theta, grad, s, lr, beta, eps)
+        f = theta.dtype.type
+        g_min, _, s_min = K.optimizer_floors(theta.dtype, lr, 1 - beta)
+        args = (theta, grad, s, f(beta), f(1 - beta), f(lr), f(eps), f(g_min), f(s_min))
+        if self._parallel(theta.size):
+            K.rmsprop_parallel(*args)
+        else:
+            K.rmsprop_range(*args, 0, theta.shape[0])
+
+    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
+        if not self._flat_ready(theta, grad, m, v):
+            return super().adam_update(theta, grad, m, v, lr, beta1, beta2, eps, t)
+        f = theta.dtype.type
+        step = lr / (1 - beta1 ** t)
+        scale = 1 / np.sqrt(1 - beta2 ** t)
+        floors = K.optimizer_floors(theta.dtype, step, 1 - beta2)
+        args = (theta, grad, m, v, f(beta1), f(1 - beta1), f(beta2), f(1 - beta2), f(step),
+                f(scale), f(eps)) + tuple(f(x) for x in floors)
+        if self._parallel(theta.size):
+            K.adam_parallel(*args)
+        else:
+            K.adam_range(*args, 0, theta.shape[0])
+
+
+def create():
+    return NumbaBackend()
