@@ -69,6 +69,9 @@ def write_json(records, path):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bench-", suffix=".json")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
         with os.fdopen(fd, "w") as fh:
             json.dump(records, fh, indent=2)
             fh.write("\n")
