@@ -201,8 +201,9 @@ def run_epochs(rounds, samples, inputs="uniform"):
     for _, fn in rows:
         fn()  # warm-up
     times = interleaved(rows, rounds, settle=0.05, warm=True)
-    print(f"\nepoch: MLP {DIMS}, batch {BATCH}, Adam, float32, {samples} samples, "
-          f"{rounds} interleaved rounds of warm-up + timed epoch; seconds, median [min-max]")
+    print(f"\nepoch: MLP {DIMS}, batch {BATCH}, Adam, float32, {samples} samples ({inputs} "
+          f"inputs), {rounds} interleaved rounds of warm-up + timed epoch; seconds, median "
+          "[min-max]")
     for name, ts in times.items():
         print(f"  {name:12s} {_fmt(ts)}")
     med = {name: float(np.median(ts)) for name, ts in times.items()}

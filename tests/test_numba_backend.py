@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 numba = pytest.importorskip("numba")
+pytestmark = pytest.mark.numba
 
 import xpnet  # noqa: E402
 from conftest import ROOT, TOL, assert_close  # noqa: E402
@@ -50,6 +51,27 @@ def test_registered_and_named():
     assert "numba" in xpnet.available_backends()
 
 
+def test_inherited_ops_match_numpy(dtype, data):
+    """The ops the numba backend takes from ArrayBackend unchanged: same answers as numpy."""
+    Z, dA, b = data
+    (nZ, ndA, nb), (kZ, kdA, kb) = pair(dtype, Z, np.abs(dA) + 0.5, b)
+    for op in ("add", "subtract", "multiply", "divide", "maximum"):
+        assert_close(getattr(NB, op)(kZ, kb), getattr(NP, op)(nZ, nb), dtype)
+    for op in ("exp", "log", "log1p", "sqrt", "square", "abs"):
+        x_nb, x_np = (kdA, ndA) if op in ("log", "log1p", "sqrt") else (kZ, nZ)
+        assert_close(getattr(NB, op)(x_nb), getattr(NP, op)(x_np), dtype)
+    for op in ("sum", "mean", "max"):
+        for axis in (None, 0, 1):
+            assert_close(getattr(NB, op)(kZ, axis=axis, keepdims=True),
+                         getattr(NP, op)(nZ, axis=axis, keepdims=True), dtype)
+    assert_close(NB.matmul(kZ, kdA.T), NP.matmul(nZ, ndA.T), dtype)
+    assert_close(NB.clip(kZ, -1, 1), NP.clip(nZ, -1, 1), dtype)
+    assert_close(NB.where(NB.greater(kZ, 0), kZ, kdA), NP.where(NP.greater(nZ, 0), nZ, ndA),
+                 dtype)
+    np.testing.assert_array_equal(NB.argmax(kZ), NP.argmax(nZ))
+    assert NB.item(NB.sum(kZ)) == pytest.approx(NP.item(NP.sum(nZ)), rel=TOL[dtype]["rtol"])
+
+
 @pytest.mark.parametrize("bk", BACKENDS)
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_activation_forward_backward(bk, dtype, data, act):
@@ -74,6 +96,20 @@ def test_linear_activation_forward(bk, dtype, rng, act):
     assert_close(Z_nb, Z_np, dtype)
     assert_close(A_nb, A_np, dtype)
     assert A_nb.dtype == np.dtype(dtype)
+
+
+def test_softmax_with_large_biases(dtype, rng):
+    """The column max is taken after the bias add: a row-0 bias of -1000 must not matter."""
+    W, A = rng.standard_normal((3, 4)), np.abs(rng.standard_normal((4, 5))) + 1
+    W[0] = 100.0  # row 0 of W A_prev is >= 400 before its bias, far below the others after
+    for b in ([[-1000.0], [0.0], [0.0]], [[0.0], [0.0], [1000.0]], [[500.0], [-500.0], [0.0]]):
+        (nW, nA, nb), (kW, kA, kb) = pair(dtype, W, A, np.array(b))
+        _, expected = NP.linear_activation_forward(nW, nA, nb, "softmax")
+        _, actual = NB_PARALLEL.linear_activation_forward(kW, kA, kb, "softmax")
+        assert np.isfinite(actual).all()
+        assert_close(actual, expected, dtype)
+        _, actual = NB.linear_activation_forward(kW, kA, kb, "softmax")
+        assert_close(actual, expected, dtype)
 
 
 def test_linear_activation_forward_strided_input_and_no_bias(dtype, rng):
@@ -360,7 +396,7 @@ def test_parallel_min_setting(monkeypatch):
 
 
 def test_kernels_are_cached_on_disk():
-    for kernel in (K.forward_rows, K.backward_rows, K.softmax, K.adam_range, K.adam_parallel,
+    for kernel in (K.forward_rows, K.backward_rows, K.softmax_cols, K.adam_range, K.adam_parallel,
                    K.take_columns_rows, K.categorical_crossentropy):
         assert type(kernel._cache).__name__ == "FunctionCache", kernel
 

@@ -109,7 +109,7 @@ class NumbaBackend(ArrayBackend):
             if Z.ndim != 2:
                 return super().activation_forward(name, Z, slope)
             A = np.empty_like(Z)
-            K.softmax(Z, None, A)
+            self._softmax_into(Z, None, A)
             return A
         code = K.CODES.get(name)
         if code is None:
@@ -117,6 +117,12 @@ class NumbaBackend(ArrayBackend):
         A = np.empty_like(Z)
         self._forward(code, _as_2d(Z), None, _as_2d(A), slope)
         return A
+
+    def _softmax_into(self, Z, b, A):
+        if self._parallel(Z.size):
+            K.softmax_parallel(Z, b, A)
+        else:
+            K.softmax_cols(Z, b, A, 0, Z.shape[1])
 
     def _forward(self, code, Z, b, A, slope):
         s = Z.dtype.type(slope)
@@ -127,13 +133,13 @@ class NumbaBackend(ArrayBackend):
 
     def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
         Z = self.xp.matmul(W, A_prev)
-        if b is None or Z.ndim != 2 or b.shape != (Z.shape[0], 1) or not _kernel_ready(Z, b):
+        if b is None or not _kernel_ready(Z, b) or Z.ndim != 2 or b.shape != (Z.shape[0], 1):
             if b is not None:
                 Z += b
             return Z, super().activation_forward(activation, Z, slope)
         if activation == "softmax":
             A = np.empty_like(Z)
-            K.softmax(Z, b, A)
+            self._softmax_into(Z, b, A)
             return Z, A
         code = K.CODES.get(activation)
         if code is None:
@@ -149,7 +155,10 @@ class NumbaBackend(ArrayBackend):
         if name == "softmax":
             if dA.ndim != 2:
                 return super().activation_backward(name, dA, Z, A, slope)
-            K.softmax_backward(dA, A, dZ)
+            if self._parallel(dA.size):
+                K.softmax_backward_parallel(dA, A, dZ)
+            else:
+                K.softmax_backward_cols(dA, A, dZ, 0, dA.shape[1])
             return dZ
         code = K.CODES.get(name)
         if code is None:

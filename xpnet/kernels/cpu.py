@@ -214,29 +214,42 @@ def forward_parallel(code, Z, b, A, slope):
 
 
 @njit(**_SERIAL)
-def softmax(Z, b, A):
-    """``Z += b`` (when given), then column-wise max-shifted softmax ``A (n, m)`` of ``Z``."""
-    n, m = Z.shape
-    if b is not None:
-        for i in range(n):
-            bi = b[i, 0]
-            for j in range(m):
-                Z[i, j] += bi
-    colmax = Z[0].copy()
-    for i in range(1, n):
-        for j in range(m):
-            z = Z[i, j]
-            if z > colmax[j]:
-                colmax[j] = z
-    total = np.zeros(m, A.dtype)
+def softmax_cols(Z, b, A, lo, hi):
+    """Columns ``lo:hi``: ``Z += b`` (when given), then the max-shifted softmax ``A = g(Z)``.
+
+    ``Z, A (n, m)``, ``b (n, 1)`` or None; each column is one example's logits.
+    """
+    n = Z.shape[0]
+    colmax = np.full(hi - lo, -np.inf, A.dtype)
+    total = np.zeros(hi - lo, A.dtype)
     for i in range(n):
-        for j in range(m):
-            e = exp_nonpos(Z[i, j] - colmax[j])
-            A[i, j] = e
+        z, a = Z[i, lo:hi], A[i, lo:hi]
+        if b is not None:
+            bi = b[i, 0]
+            for j in range(z.shape[0]):
+                z[j] += bi
+        for j in range(z.shape[0]):
+            if z[j] > colmax[j]:
+                colmax[j] = z[j]
+    for i in range(n):
+        z, a = Z[i, lo:hi], A[i, lo:hi]
+        for j in range(z.shape[0]):
+            e = exp_nonpos(z[j] - colmax[j])
+            a[j] = e
             total[j] += e
     for i in range(n):
-        for j in range(m):
-            A[i, j] /= total[j]
+        a = A[i, lo:hi]
+        for j in range(a.shape[0]):
+            a[j] /= total[j]
+
+
+@njit(**_PARALLEL)
+def softmax_parallel(Z, b, A):
+    """``softmax_cols`` over all columns, column blocks split across threads."""
+    m = Z.shape[1]
+    blocks = (m + 255) // 256
+    for k in prange(blocks):
+        softmax_cols(Z, b, A, k * 256, min(m, (k + 1) * 256))
 
 
 # ----------------------------------------------------------------------- backward
@@ -275,16 +288,27 @@ def backward_parallel(code, dA, Z, A, dZ, slope):
 
 
 @njit(**_SERIAL)
-def softmax_backward(dA, A, dZ):
-    """Softmax Jacobian-vector product per column: ``dZ = A * (dA - sum(dA * A, axis=0))``."""
-    n, m = A.shape
-    s = np.zeros(m, A.dtype)
+def softmax_backward_cols(dA, A, dZ, lo, hi):
+    """Columns ``lo:hi`` of the softmax Jacobian-vector product ``A * (dA - sum(dA * A, 0))``."""
+    n = A.shape[0]
+    s = np.zeros(hi - lo, A.dtype)
     for i in range(n):
-        for j in range(m):
-            s[j] += dA[i, j] * A[i, j]
+        d, a = dA[i, lo:hi], A[i, lo:hi]
+        for j in range(a.shape[0]):
+            s[j] += d[j] * a[j]
     for i in range(n):
-        for j in range(m):
-            dZ[i, j] = A[i, j] * (dA[i, j] - s[j])
+        d, a, out = dA[i, lo:hi], A[i, lo:hi], dZ[i, lo:hi]
+        for j in range(a.shape[0]):
+            out[j] = a[j] * (d[j] - s[j])
+
+
+@njit(**_PARALLEL)
+def softmax_backward_parallel(dA, A, dZ):
+    """``softmax_backward_cols`` over all columns, column blocks split across threads."""
+    m = A.shape[1]
+    blocks = (m + 255) // 256
+    for k in prange(blocks):
+        softmax_backward_cols(dA, A, dZ, k * 256, min(m, (k + 1) * 256))
 
 
 @njit(**_REDUCE)
