@@ -7,11 +7,11 @@ Without matplotlib each function prints one notice (once per process) and return
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 
 import numpy as np
+
+from ._atomic import atomic_open
 
 __all__ = ["matplotlib_available", "plot_history", "plot_decision_regions"]
 
@@ -45,16 +45,8 @@ def matplotlib_available():
 def _save(fig, canvas_class, path):
     """Render ``fig`` to ``path`` through a temporary file and ``os.replace``."""
     canvas_class(fig)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(suffix=".png", prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format="png", dpi=110)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=110)
     return path
 
 

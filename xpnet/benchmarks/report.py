@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import tempfile
 import textwrap
 
 from .runner import format_seconds, validate_records
+from .._atomic import atomic_open
 
 FOOTNOTE = ("Speedups compare the median time per item (median / size): x loops = loops' time "
             "per item / this row's, x numpy likewise; above 1x this row is faster. The loops "
@@ -66,20 +65,9 @@ def format_table(records, markdown=False):
 def write_json(records, path):
     """Write the records as a JSON list (atomically: a temporary file, then ``os.replace``)."""
     validate_records(records)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".bench-", suffix=".json")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-        with os.fdopen(fd, "w") as fh:
-            json.dump(records, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "w") as fh:
+        json.dump(records, fh, indent=2)
+        fh.write("\n")
     return path
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from ..cli import CLIError
+from .._atomic import atomic_open
 
 __all__ = ["load_dataset", "load_data", "load_model", "write_atomic", "write_json", "dumps_json",
            "backend_note", "class_names_for"]
@@ -65,16 +65,8 @@ def load_model(path, backend=None):
 
 def write_atomic(path, text):
     """Write ``text`` to ``path`` through a temporary file in the same folder + os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
     return path
 
 

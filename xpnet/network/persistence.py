@@ -22,14 +22,14 @@ format version, a truncated or corrupt file, or a file that is not an xpnet mode
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 
 import numpy as np
+
+from .._atomic import atomic_open
 
 from .._version import __version__
 from ..backends import Backend, BackendUnavailable, resolve
@@ -160,25 +160,8 @@ def _from_json(value):
 
 
 def _atomic_savez(path, directory, payload):
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _umask():
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    with atomic_open(path, "wb", fsync=True) as f:
+        np.savez_compressed(f, **payload)
 
 
 # --------------------------------------------------------------------------------- load
