@@ -82,34 +82,15 @@ def xpnet_epoch(backend, data, dtype="float32", seed=0):
 
 
 def torch_epoch(data, fused=False):
-    """The same epoch in PyTorch on the CPU with ``TORCH_THREADS`` threads."""
+    """The same epoch in PyTorch on the CPU with ``TORCH_THREADS`` threads (the bench
+    registry's implementation, with this script's learning rate, batch and shuffle seed)."""
     import torch
 
-    torch.set_num_threads(TORCH_THREADS)
-    torch.manual_seed(0)
-    model = torch.nn.Sequential(
-        torch.nn.Linear(DIMS[0], DIMS[1]), torch.nn.ReLU(), torch.nn.Linear(DIMS[1], DIMS[2]),
-        torch.nn.ReLU(), torch.nn.Linear(DIMS[2], DIMS[3]))
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR, fused=fused or None)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    X = torch.from_numpy(np.ascontiguousarray(data["X"].T))
-    y = torch.from_numpy(data["labels"])
-    m = X.shape[0]
-    gen = torch.Generator().manual_seed(1)
+    from xpnet.benchmarks.network import torch_mlp_epoch
 
-    def work():
-        perm = torch.randperm(m, generator=gen)
-        Xs, ys = X[perm], y[perm]
-        total = torch.zeros(())
-        for start in range(0, m, BATCH):
-            xb, yb = Xs[start:start + BATCH], ys[start:start + BATCH]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * xb.shape[0]
-        return float(total) / m
-    return work
+    torch.set_num_threads(TORCH_THREADS)
+    return torch_mlp_epoch(data, "cpu", lr=LR, batch=BATCH, fused=fused or None,
+                           generator=torch.Generator().manual_seed(1))
 
 
 def activation_work(backend, name, shape=ACT_SHAPE):

@@ -143,8 +143,10 @@ def _epoch_backend(bk, inputs):
     return lambda: run_epoch(state, X, Y, EPOCH_LR, rng)
 
 
-def _epoch_torch(inputs, device):
-    """The same epoch in PyTorch: nn.Linear layers, CrossEntropyLoss from logits, Adam."""
+def torch_mlp_epoch(inputs, device="cpu", lr=EPOCH_LR, batch=EPOCH_BATCH, fused=None,
+                    generator=None):
+    """The epoch in PyTorch: nn.Linear layers, CrossEntropyLoss from logits, Adam; shuffled
+    each epoch, the cost accumulated on the device and read once (like ``run_epoch``)."""
     import torch
 
     torch.manual_seed(0)
@@ -152,15 +154,15 @@ def _epoch_torch(inputs, device):
     model = torch.nn.Sequential(
         torch.nn.Linear(d[0], d[1]), torch.nn.ReLU(), torch.nn.Linear(d[1], d[2]),
         torch.nn.ReLU(), torch.nn.Linear(d[2], d[3])).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=EPOCH_LR)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, fused=fused)
     loss_fn = torch.nn.CrossEntropyLoss()
     X = torch.from_numpy(np.ascontiguousarray(inputs["X"].T)).to(device)
     y = torch.from_numpy(inputs["labels"]).to(device)
     m = X.shape[0]
-    bs = min(EPOCH_BATCH, m)
+    bs = min(batch, m)
 
     def work():
-        perm = torch.randperm(m, device=device)
+        perm = torch.randperm(m, device=device, generator=generator)
         Xs, ys = X[perm], y[perm]
         total = torch.zeros((), device=device)
         for start in range(0, m, bs):
@@ -172,6 +174,10 @@ def _epoch_torch(inputs, device):
             total += loss.detach() * xb.shape[0]
         return float(total) / m
     return work
+
+
+def _epoch_torch(inputs, device):
+    return torch_mlp_epoch(inputs, device)
 
 
 register(Group(
