@@ -425,6 +425,11 @@ def make_fake_cupy(device_count=1, device_error=None):
         cp.counters["asnumpy"] += 1
         return np.array(x, copy=True)
 
+    def take(a, indices, axis=None, out=None):
+        # cupy.take has no ``mode`` argument (indices wrap); refuse one as CuPy would.
+        return np.take(a, np.asarray(indices) % (a.size if axis is None else a.shape[axis]),
+                       axis=axis, out=out)
+
     def get_device_count():
         if device_error is not None:
             raise device_error
@@ -436,6 +441,7 @@ def make_fake_cupy(device_count=1, device_error=None):
         runtimeGetVersion=lambda: 12080, driverGetVersion=lambda: 12080)
     cp.__getattr__ = __getattr__
     cp.asnumpy = asnumpy
+    cp.take = take
     cp.ndarray = np.ndarray
     cp.cuda = types.SimpleNamespace(runtime=runtime, Device=_Device,
                                     get_current_stream=lambda: _Stream(cp.counters))

@@ -421,6 +421,19 @@ def test_five_epoch_training_matches_numpy(bk, dtype, config):
         np.testing.assert_allclose(ours.parameters_[name], value, err_msg=name, **tol)
 
 
+@pytest.mark.parametrize("sample_major", [False, True])
+def test_take_columns_into_a_batch_buffer(bk, dtype, rng, sample_major):
+    x = rng.standard_normal((5, 40)).astype(dtype)
+    idx = np.array([39, 0, 7, 7, 21, 3])
+    dx = bk.transpose(bk.asarray(np.ascontiguousarray(x.T))) if sample_major else bk.asarray(x)
+    buf = bk.transpose(bk.empty((8, 5), dtype)) if sample_major else bk.empty((5, 8), dtype)
+    out = bk.take_columns(dx, bk.asarray(idx), out=buf[:, :6])
+    np.testing.assert_array_equal(bk.to_numpy(out), x[:, idx])
+    np.testing.assert_array_equal(bk.to_numpy(bk.take_columns(dx, bk.asarray(idx))), x[:, idx])
+    with pytest.raises(ValueError, match="out has shape"):
+        bk.take_columns(dx, bk.asarray(idx), out=buf)
+
+
 def test_one_host_read_and_one_transfer_per_epoch(bk, monkeypatch):
     counts = {"to_numpy": 0, "asarray": 0, "synchronize": 0}
     for method in counts:

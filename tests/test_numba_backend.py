@@ -395,6 +395,33 @@ def test_parallel_min_setting(monkeypatch):
         NumbaBackend()
 
 
+@pytest.mark.parametrize("user_policy", [None, "ACTIVE"])
+def test_thread_pool_starts_with_passive_openmp_wait(monkeypatch, user_policy):
+    """The pool is launched (by ``numba.get_num_threads``) with OMP_WAIT_POLICY=PASSIVE in the
+    environment unless the user chose a policy; the variable is gone again afterwards."""
+    from xpnet.backends import numba_backend
+    seen = []
+
+    def launch():
+        seen.append(os.environ.get("OMP_WAIT_POLICY"))
+        return 2
+
+    monkeypatch.setattr(numba_backend, "_threads_started", False)
+    monkeypatch.setattr(numba_backend.numba, "get_num_threads", launch)
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    if user_policy is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", user_policy)
+    bk = NumbaBackend(parallel_min=100)
+    assert not bk._parallel(99) and seen == []       # small arrays never start the pool
+    assert bk._parallel(100)
+    assert seen[0] == (user_policy or "PASSIVE")
+    assert os.environ.get("OMP_WAIT_POLICY") == user_policy
+    bk._parallel(100)
+    assert seen[1:] == [user_policy] * 2              # launched once; later calls only ask
+
+
 def test_kernels_are_cached_on_disk():
     for kernel in (K.forward_rows, K.backward_rows, K.softmax_cols, K.adam_range, K.adam_parallel,
                    K.take_columns_rows, K.categorical_crossentropy):

@@ -80,6 +80,43 @@ def test_argmax_transpose_take_copy(vbackend, dtype, rng):
     assert_close(host(vbackend, c), x.astype(dtype), dtype)
 
 
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_take_columns_into_out(vbackend, dtype, rng, layout):
+    """``take_columns(X, idx, out=...)`` from course-layout (C) and sample-major (F) data,
+    into a buffer of the same layout, a column slice of a larger one, and without ``out``."""
+    x = rng.standard_normal((6, 11))
+    idx = np.array([10, 0, 3, 3, -1, 7])
+    (lx,), _ = both(vbackend, dtype, x)
+    expected = LOOPS.take_columns(lx, idx)
+    vx = vbackend.asarray(np.asarray(x, dtype=dtype, order=layout))
+    if layout == "F":
+        vx = vbackend.transpose(vbackend.asarray(np.ascontiguousarray(x.T, dtype=dtype)))
+    vidx = vbackend.asarray(idx)
+    assert_close(host(vbackend, vbackend.take_columns(vx, vidx)), expected, dtype)
+    assert_close(LOOPS.take_columns(lx, idx, out=np.empty((6, 6), dtype)), expected, dtype)
+    wide = vbackend.empty((6, 9) if layout == "C" else (9, 6), dtype)
+    wide = wide if layout == "C" else vbackend.transpose(wide)
+    for out in (vbackend.empty((6, 6), dtype), wide[:, :6]):
+        got = vbackend.take_columns(vx, vidx, out=out)
+        assert got is out
+        assert_close(host(vbackend, out), expected, dtype)
+
+
+def test_take_columns_out_errors(vbackend):
+    x = vbackend.asarray(np.arange(12.0).reshape(3, 4))
+    idx = vbackend.asarray(np.array([0, 2]))
+    with pytest.raises(ValueError, match=r"out has shape \(2, 2\), expected \(3, 2\)"):
+        vbackend.take_columns(x, idx, out=vbackend.empty((2, 2), "float64"))
+    with pytest.raises(TypeError, match="out has dtype float32, expected X's float64"):
+        vbackend.take_columns(x, idx, out=vbackend.empty((3, 2), "float32"))
+    if isinstance(x, np.ndarray):
+        with pytest.raises(ValueError, match="out overlaps X"):
+            vbackend.take_columns(x, idx, out=x[:, :2])
+        with pytest.raises(IndexError, match="index 4 is out of bounds"):
+            vbackend.take_columns(x, vbackend.asarray(np.array([0, 4])),
+                                  out=vbackend.empty((3, 2), "float64"))
+
+
 def test_matmul(vbackend, dtype, rng):
     a, b = rng.standard_normal((6, 9)), rng.standard_normal((9, 4))
     (la, lb), (va, vbb) = both(vbackend, dtype, a, b)

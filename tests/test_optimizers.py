@@ -211,6 +211,63 @@ def test_minibatches_are_reshuffled_each_epoch_from_the_seed(monkeypatch, rng):
     assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
+def _epoch_state(bk, dims=(6, 5, 3), batch_size=8, seed=0):
+    from types import SimpleNamespace
+
+    from xpnet.network.model import Architecture, initialize_bn_state, initialize_parameters
+    arch = Architecture(dims, hidden_activation="tanh", output_activation="softmax")
+    params = initialize_parameters(arch, init="he", seed=seed, dtype="float64", backend=bk)
+    state = SimpleNamespace(bk=bk, arch=arch, params=params, grads=params.zeros_like(prefix="d"),
+                            bn_state=initialize_bn_state(arch, params), l2=0.0,
+                            optimizer=make_optimizer("adam"), batch_size=batch_size)
+    state.optimizer.init(params)
+    return state
+
+
+@pytest.mark.parametrize("backend", ALL_BACKENDS)
+def test_course_layout_and_sample_major_data_train_identically(backend, rng):
+    """run_epoch gathers each batch from a sample-major copy of C-order data (made once per fit)
+    or from sample-major data itself: the same batches, so bit-for-bit the same training."""
+    bk = backends.resolve(backend)
+    X = rng.standard_normal((6, 43))
+    Y = np.eye(3)[:, rng.integers(0, 3, 43)]
+    runs = []
+    for layout in ("C", "F"):
+        state = _epoch_state(bk)
+        Xd = bk.asarray(X) if layout == "C" else bk.transpose(bk.asarray(X.T.copy()))
+        Yd = bk.asarray(Y)
+        g = np.random.default_rng(7)
+        costs = [training.run_epoch(state, Xd, Yd, 0.01, g) for _ in range(3)]
+        copy, buf = state.batch_data[id(Xd)][1:]
+        if layout == "F" and backend != "loops":
+            assert copy is Xd                     # no copy of sample-major data
+        assert tuple(buf.shape) == (6, 8)         # one batch buffer, reused every step
+        runs.append((costs, bk.to_numpy(state.params.flat)))
+    assert runs[0][0] == runs[1][0]
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_each_batch_is_gathered_into_the_same_buffer(monkeypatch, rng):
+    """The estimator's device copy of X is sample-major, and every step's X batch is a view of
+    one (n[0], batch_size) buffer; no full-size shuffled copy of the data is made."""
+    seen = []
+    original = training.forward
+
+    def spy(Xb, *args, **kwargs):
+        seen.append(Xb)
+        return original(Xb, *args, **kwargs)
+
+    monkeypatch.setattr(training, "forward", spy)
+    X = rng.standard_normal((50, 4))
+    xpnet.NeuralNetwork(hidden=(3,), epochs=2, batch_size=16, seed=0, backend="numpy",
+                        dtype="float64").fit(X, (X[:, 0] > 0).astype(int))
+    assert [b.shape[1] for b in seen] == [16, 16, 16, 2] * 2
+    base = seen[0].base if seen[0].base is not None else seen[0]
+    assert all(np.shares_memory(b, base) for b in seen)
+    assert base.size == 4 * 16
+    assert all(b.flags.f_contiguous for b in seen)
+
+
 @pytest.mark.parametrize("optimizer,lr", [("gd", 0.5), ("momentum", 0.5), ("rmsprop", 0.01),
                                           ("adam", 0.01)])
 def test_every_optimizer_lowers_the_cost(optimizer, lr, rng):

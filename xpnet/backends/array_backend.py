@@ -13,6 +13,12 @@ import numpy as np
 from .base import Backend, check_activation
 
 
+def column_contiguous(x):
+    """True for a 2-D array whose columns are contiguous and that is not also row-contiguous
+    (Fortran order: ``x.T`` is C-contiguous)."""
+    return (x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous)
+
+
 class ArrayBackend(Backend):
     """Vectorized backend over the array module ``xp`` (numpy or cupy)."""
 
@@ -42,8 +48,26 @@ class ArrayBackend(Backend):
     def transpose(self, a):
         return a.T
 
-    def take_columns(self, X, idx):
-        return self.xp.take(X, idx, axis=1)
+    def take_columns(self, X, idx, out=None):
+        # Column-contiguous X (sample-major data): gather whole rows of X.T, contiguous copies.
+        by_rows = column_contiguous(X) and (out is None or column_contiguous(out))
+        if out is None:
+            return self.xp.take(X.T, idx, axis=0).T if by_rows else self.xp.take(X, idx, axis=1)
+        self._check_take_out(X, idx, out)
+        # NumPy buffers ``out`` under mode="raise" (a hidden full-size temporary and a second
+        # copy); check the bounds once here and take unbuffered with mode="clip".
+        m = X.shape[1]
+        if idx.size:
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < -m or hi >= m:
+                bad = lo if lo < -m else hi
+                raise IndexError(f"index {bad} is out of bounds for axis 1 with size {m}")
+            if lo < 0:
+                idx = self.xp.where(idx < 0, idx + m, idx)
+        if by_rows:
+            self.xp.take(X.T, idx, axis=0, out=out.T, mode="clip")
+            return out
+        return self.xp.take(X, idx, axis=1, out=out, mode="clip")
 
     def copy(self, x):
         return x.copy()

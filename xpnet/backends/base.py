@@ -61,9 +61,25 @@ class Backend:
     def transpose(self, a):
         raise NotImplementedError
 
-    def take_columns(self, X, idx):
-        """``X[:, idx]`` as a new array; ``X (n, m)``, ``idx`` a device integer array."""
+    def take_columns(self, X, idx, out=None):
+        """``X[:, idx]``; ``X (n, m)``, ``idx`` a 1-D device integer array (negative counts from
+        the end). With ``out`` (``(n, len(idx))``, ``X``'s dtype, not overlapping ``X``) the
+        columns are written there and ``out`` is returned: the training loop keeps one such
+        buffer per fit for its per-epoch shuffle instead of allocating a new copy each epoch."""
         raise NotImplementedError
+
+    @staticmethod
+    def _check_take_out(X, idx, out):
+        """``ValueError``/``TypeError`` unless ``out`` can hold ``X[:, idx]``."""
+        shape = (X.shape[0], idx.shape[0])
+        if tuple(out.shape) != shape:
+            raise ValueError(f"take_columns: out has shape {tuple(out.shape)}, expected {shape} "
+                             "(rows of X, number of indices)")
+        if out.dtype != X.dtype:
+            raise TypeError(f"take_columns: out has dtype {out.dtype}, expected X's {X.dtype}")
+        if (isinstance(X, np.ndarray) and isinstance(out, np.ndarray)
+                and np.may_share_memory(X, out)):
+            raise ValueError("take_columns: out overlaps X; pass a separate array")
 
     def copy(self, x):
         """A copy of ``x`` on the same device."""

@@ -58,9 +58,12 @@ class LoopsBackend(Backend):
                 out[j, i] = a[i, j]
         return out
 
-    def take_columns(self, X, idx):
+    def take_columns(self, X, idx, out=None):
         n = X.shape[0]
-        out = np.empty((n, len(idx)), dtype=X.dtype)
+        if out is None:
+            out = np.empty((n, len(idx)), dtype=X.dtype)
+        else:
+            self._check_take_out(X, np.asarray(idx), out)
         for j, src in enumerate(idx):
             for i in range(n):
                 out[i, j] = X[i, src]

@@ -9,9 +9,11 @@ arrays, empty arrays) falls back to the NumPy implementation, so results never d
 Threads: by default every kernel runs serially on the calling thread and only the BLAS matmuls
 use threads (OpenBLAS's). With ``XPNET_NUMBA_PARALLEL_MIN=<elements>`` (or the
 ``parallel_min`` attribute) kernels on at least that many elements split across Numba's threads
-(``NUMBA_NUM_THREADS``, ``numba.set_num_threads``). Serial is the default because on this
-2-core machine Numba's OpenMP workers and OpenBLAS's spinning workers fight over the cores
-between a matmul and the next kernel: measured in docs/numba.md, where the settings are.
+(``NUMBA_NUM_THREADS``, ``numba.set_num_threads``): twice as fast away from matmuls, but right
+after a matmul OpenBLAS's still-spinning workers hold the other cores and the parallel kernels
+lose a little, so serial is the default. Numba's thread pool is started with OpenMP's passive
+wait policy unless the user chose one: spinning OpenMP workers made training with parallel
+kernels up to 2.8x slower here. Measured in docs/numba.md.
 
 Importing this module imports numba; ``xpnet.backends`` imports it only when the backend is
 first asked for.
@@ -20,15 +22,20 @@ first asked for.
 from __future__ import annotations
 
 import os
+import threading
 
 import numba
 import numpy as np
 
 from ..kernels import cpu as K
-from .array_backend import ArrayBackend
+from .array_backend import ArrayBackend, column_contiguous
 from .base import check_activation
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+_THREADS_LOCK = threading.Lock()
+_threads_started = False
 
 
 def _parallel_min_from_env():
@@ -44,6 +51,29 @@ def _parallel_min_from_env():
     if value < 0:
         raise ValueError(f"XPNET_NUMBA_PARALLEL_MIN must be >= 0, got {value}")
     return value
+
+
+def start_threads():
+    """Start Numba's thread pool (once), with idle OpenMP workers sleeping instead of spinning.
+
+    The OpenMP runtime reads ``OMP_WAIT_POLICY`` once, when Numba loads it at the first
+    parallel launch; so unless the user set it (or ``GOMP_SPINCOUNT``), it is set to PASSIVE
+    for that launch only and removed again, so that nothing else in the process sees it. (If
+    the process already loaded the same OpenMP library, that library's setting stands.)
+    """
+    global _threads_started
+    with _THREADS_LOCK:
+        if _threads_started:
+            return
+        chosen = any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+        if not chosen:
+            os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        try:
+            numba.get_num_threads()  # loads the threading layer and launches the pool
+        finally:
+            if not chosen:
+                os.environ.pop("OMP_WAIT_POLICY", None)
+        _threads_started = True
 
 
 def _kernel_ready(*arrays, strided=()):
@@ -81,24 +111,38 @@ class NumbaBackend(ArrayBackend):
         self.parallel_min = _parallel_min_from_env() if parallel_min == "env" else parallel_min
 
     def _parallel(self, size):
-        return (self.parallel_min is not None and size >= self.parallel_min
-                and numba.get_num_threads() > 1)
+        if self.parallel_min is None or size < self.parallel_min:
+            return False
+        if not _threads_started:
+            start_threads()
+        return numba.get_num_threads() > 1
 
     # ------------------------------------------------------------ linear algebra
-    def take_columns(self, X, idx):
+    def take_columns(self, X, idx, out=None):
         idx = np.asarray(idx)
-        if (X.ndim != 2 or idx.ndim != 1 or idx.dtype.kind not in "iu"
-                or not _kernel_ready(X)):
-            return super().take_columns(X, idx)
+        if X.ndim != 2 or idx.ndim != 1 or idx.dtype.kind not in "iu":
+            return super().take_columns(X, idx, out)
+        # Sample-major X (column-contiguous): copy whole rows of X.T into out.T.
+        by_rows = column_contiguous(X) and (out is None or column_contiguous(out))
+        src, dst = (X.T, None if out is None else out.T) if by_rows else (X, out)
+        if not _kernel_ready(src, *(() if dst is None else (dst,))):
+            return super().take_columns(X, idx, out)
+        if out is not None:
+            self._check_take_out(X, idx, out)
         cols, bad = K.column_indices(idx, X.shape[1])
         if bad >= 0:
             raise IndexError(f"index {idx[bad]} is out of bounds for axis 1 with size "
                              f"{X.shape[1]}")
-        out = np.empty((X.shape[0], cols.shape[0]), dtype=X.dtype)
-        if self._parallel(out.size):
-            K.take_columns_parallel(X, cols, out)
+        if out is None:
+            out = np.empty((X.shape[0], cols.shape[0]), dtype=X.dtype, order="F" if by_rows
+                           else "C")
+            dst = out.T if by_rows else out
+        if by_rows:
+            K.take_rows(src, cols, dst)
+        elif self._parallel(out.size):
+            K.take_columns_parallel(src, cols, dst)
         else:
-            K.take_columns_rows(X, cols, out, 0, X.shape[0])
+            K.take_columns_rows(src, cols, dst, 0, src.shape[0])
         return out
 
     # --------------------------------------------------------------- activations

@@ -90,9 +90,10 @@ def _thread_lines():
     if numba is not None:
         try:
             layer = numba.threading_layer()
-        except ValueError:               # no parallel kernel has run yet
-            layer = "not chosen yet"
-        lines.append(f"  numba {numba.__version__}: {numba.get_num_threads()} threads, "
+            threads = numba.get_num_threads()
+        except ValueError:               # no parallel kernel has run yet: do not start the pool
+            layer, threads = "not chosen yet", numba.config.NUMBA_NUM_THREADS
+        lines.append(f"  numba {numba.__version__}: {threads} threads, "
                      f"threading layer {layer}")
     return lines
 

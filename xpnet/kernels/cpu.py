@@ -510,6 +510,19 @@ def take_columns_rows(X, cols, out, lo, hi):
             out[i, j] = X[i, cols[j]]
 
 
+@njit(**_SERIAL)
+def take_rows(X, rows, out):
+    """``out = X[rows, :]``: row copies (the sample-major gather); ``rows`` already valid.
+
+    An explicit inner loop: Numba's slice assignment ``out[j, :] = X[r, :]`` took twice as long.
+    """
+    n = X.shape[1]
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        for k in range(n):
+            out[j, k] = X[r, k]
+
+
 @njit(**_PARALLEL)
 def take_columns_parallel(X, cols, out):
     for i in prange(X.shape[0]):

@@ -236,9 +236,12 @@ class NeuralNetwork:
             self.std_ = np.ones(X.shape[1])
 
     def _to_device(self, X):
-        """Normalize on the host, transpose into ``(n[0], m)``, move once."""
+        """Normalize on the host and move once; returns ``X (n[0], m)`` stored sample-major
+        (each example's column contiguous, a transposed view of the ``(m, n[0])`` rows), the
+        layout the training loop gathers mini-batches from without a copy."""
         Xn = (X - self.mean_) / self.std_
-        return self._bk.asarray(np.ascontiguousarray(Xn.T), dtype=self._dtype)
+        bk = self._bk
+        return bk.transpose(bk.asarray(np.ascontiguousarray(Xn, dtype=self._dtype)))
 
     def _setup(self, bk, hidden, out_act, n_out, m):
         st = _State()
