@@ -94,10 +94,18 @@ def torch_epoch(data, fused=False):
 
 
 def activation_work(backend, name, shape=ACT_SHAPE):
-    """A callable doing ``A = g(Z)`` then ``dZ = dA * g'(Z)`` on float32 ``Z`` of ``shape``."""
+    """A callable doing ``A = g(Z)`` then ``dZ = dA * g'(Z)`` on float32 ``Z`` of ``shape``.
+
+    ``backend="numba-threads"``: the numba backend with its multi-threaded kernels on from
+    2**20 elements (``XPNET_NUMBA_PARALLEL_MIN=1048576``).
+    """
     from xpnet.backends import resolve
 
-    bk = resolve(backend)
+    if backend == "numba-threads":
+        from xpnet.backends.numba_backend import NumbaBackend
+        bk = NumbaBackend(parallel_min=1 << 20)
+    else:
+        bk = resolve(backend)
     rng = np.random.default_rng(0)
     Z = bk.asarray(rng.standard_normal(shape, dtype=np.float32))
     dA = bk.asarray(rng.standard_normal(shape, dtype=np.float32))
@@ -116,7 +124,7 @@ def _available(name):
             return False
         return True
     from xpnet.backends import available_backends
-    return name in available_backends()
+    return name.split("-")[0] in available_backends()
 
 
 # ------------------------------------------------------------- pytest-benchmark rows
@@ -137,7 +145,7 @@ if pytest is not None:
         benchmark.group = "numba-epoch"
         benchmark.pedantic(work, rounds=5, iterations=1, warmup_rounds=0)
 
-    @pytest.mark.parametrize("impl", ["numba", "numpy"])
+    @pytest.mark.parametrize("impl", ["numba", "numba-threads", "numpy"])
     @pytest.mark.parametrize("name", ACTIVATIONS)
     def test_activation(benchmark, impl, name):
         if not _available(impl):
@@ -199,16 +207,16 @@ def run_activations(rounds, shape=ACT_SHAPE):
     print(f"\nactivation forward + backward on {shape} float32, {rounds} interleaved rounds of "
           "warm-up + timed call; ms, median [min-max]")
     for name in ACTIVATIONS:
-        rows = [(impl, activation_work(impl, name, shape)) for impl in ("numba", "numpy")
-                if _available(impl)]
+        rows = [(impl, activation_work(impl, name, shape))
+                for impl in ("numba", "numba-threads", "numpy") if _available(impl)]
         for _, fn in rows:
             fn()
         times = interleaved(rows, rounds, settle=0.0, warm=True)
+        med = {impl: float(np.median(ts)) for impl, ts in times.items()}
         line = "  ".join(f"{impl} {_fmt(ts, 1e3, 2)}" for impl, ts in times.items())
-        ratio = ""
-        if len(times) == 2:
-            ratio = f"  numpy/numba = {np.median(times['numpy']) / np.median(times['numba']):.1f}x"
-        print(f"  {name:8s} {line}{ratio}")
+        ratios = "  ".join(f"numpy/{impl} = {med['numpy'] / med[impl]:.1f}x"
+                           for impl in ("numba", "numba-threads") if impl in med and "numpy" in med)
+        print(f"  {name:8s} {line}  {ratios}")
 
 
 _FIT_SNIPPET = r"""

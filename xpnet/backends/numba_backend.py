@@ -80,16 +80,21 @@ def _kernel_ready(*arrays, strided=()):
     """True when every array is a non-empty float32/float64 NumPy array of one dtype, each
     C-contiguous except those in ``strided`` (any layout)."""
     first = arrays[0]
-    if not isinstance(first, np.ndarray) or first.dtype not in _FLOATS or first.size == 0:
+    if type(first) is not np.ndarray or first.dtype not in _FLOATS or first.size == 0:
         return False
+    dtype = first.dtype
     for a in arrays:
-        if (not isinstance(a, np.ndarray) or a.dtype != first.dtype
-                or not a.flags.c_contiguous):
+        if type(a) is not np.ndarray or a.dtype != dtype or not a.flags.c_contiguous:
             return False
     for a in strided:
-        if not isinstance(a, np.ndarray) or a.dtype != first.dtype:
+        if type(a) is not np.ndarray or a.dtype != dtype:
             return False
     return True
+
+
+def _raise_bad_index(idx, bad, m):
+    if bad >= 0:
+        raise IndexError(f"index {idx[bad]} is out of bounds for axis 1 with size {m}")
 
 
 def _as_2d(x):
@@ -120,29 +125,31 @@ class NumbaBackend(ArrayBackend):
     # ------------------------------------------------------------ linear algebra
     def take_columns(self, X, idx, out=None):
         idx = np.asarray(idx)
+        outs = () if out is None else (out,)
         if X.ndim != 2 or idx.ndim != 1 or idx.dtype.kind not in "iu":
             return super().take_columns(X, idx, out)
-        # Sample-major X (column-contiguous): copy whole rows of X.T into out.T.
-        by_rows = column_contiguous(X) and (out is None or column_contiguous(out))
-        src, dst = (X.T, None if out is None else out.T) if by_rows else (X, out)
-        if not _kernel_ready(src, *(() if dst is None else (dst,))):
+        if column_contiguous(X) and (out is None or column_contiguous(out)):
+            # Sample-major X: whole rows of X.T into out.T, one contiguous copy per example.
+            if not _kernel_ready(X.T, *(o.T for o in outs)):
+                return super().take_columns(X, idx, out)
+            out = self._take_out(X, idx, out, "F")
+            _raise_bad_index(idx, K.take_rows(X.T, idx, out.T), X.shape[1])
+            return out
+        if not _kernel_ready(X, *outs):
             return super().take_columns(X, idx, out)
-        if out is not None:
-            self._check_take_out(X, idx, out)
+        out = self._take_out(X, idx, out, "C")
         cols, bad = K.column_indices(idx, X.shape[1])
-        if bad >= 0:
-            raise IndexError(f"index {idx[bad]} is out of bounds for axis 1 with size "
-                             f"{X.shape[1]}")
-        if out is None:
-            out = np.empty((X.shape[0], cols.shape[0]), dtype=X.dtype, order="F" if by_rows
-                           else "C")
-            dst = out.T if by_rows else out
-        if by_rows:
-            K.take_rows(src, cols, dst)
-        elif self._parallel(out.size):
-            K.take_columns_parallel(src, cols, dst)
+        _raise_bad_index(idx, bad, X.shape[1])
+        if self._parallel(out.size):
+            K.take_columns_parallel(X, cols, out)
         else:
-            K.take_columns_rows(src, cols, dst, 0, src.shape[0])
+            K.take_columns_rows(X, cols, out, 0, X.shape[0])
+        return out
+
+    def _take_out(self, X, idx, out, order):
+        if out is None:
+            return np.empty((X.shape[0], idx.shape[0]), dtype=X.dtype, order=order)
+        self._check_take_out(X, idx, out)
         return out
 
     # --------------------------------------------------------------- activations
@@ -164,7 +171,7 @@ class NumbaBackend(ArrayBackend):
 
     def _softmax_into(self, Z, b, A):
         if self._parallel(Z.size):
-            K.softmax_parallel(Z, b, A)
+            K.softmax_parallel(Z, b, A, K.column_chunks(Z.shape[1]))
         else:
             K.softmax_cols(Z, b, A, 0, Z.shape[1])
 
@@ -200,7 +207,7 @@ class NumbaBackend(ArrayBackend):
             if dA.ndim != 2:
                 return super().activation_backward(name, dA, Z, A, slope)
             if self._parallel(dA.size):
-                K.softmax_backward_parallel(dA, A, dZ)
+                K.softmax_backward_parallel(dA, A, dZ, K.column_chunks(dA.shape[1]))
             else:
                 K.softmax_backward_cols(dA, A, dZ, 0, dA.shape[1])
             return dZ

@@ -44,7 +44,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import get_num_threads, njit, prange, types
 from numba.extending import intrinsic, overload
 
 #: Fast-math flags safe for every kernel: no ``nnan``/``ninf`` (NaN must reach the divergence
@@ -217,7 +217,8 @@ def forward_parallel(code, Z, b, A, slope):
 def softmax_cols(Z, b, A, lo, hi):
     """Columns ``lo:hi``: ``Z += b`` (when given), then the max-shifted softmax ``A = g(Z)``.
 
-    ``Z, A (n, m)``, ``b (n, 1)`` or None; each column is one example's logits.
+    ``Z, A (n, m)``, ``b (n, 1)`` or None; each column is one example's logits. Three passes
+    down the rows (max, exp and sum, scale by the reciprocal), each vectorized along a row.
     """
     n = Z.shape[0]
     colmax = np.full(hi - lo, -np.inf, A.dtype)
@@ -237,19 +238,27 @@ def softmax_cols(Z, b, A, lo, hi):
             e = exp_nonpos(z[j] - colmax[j])
             a[j] = e
             total[j] += e
+    for j in range(total.shape[0]):
+        total[j] = A.dtype.type(1.0) / total[j]
     for i in range(n):
         a = A[i, lo:hi]
         for j in range(a.shape[0]):
-            a[j] /= total[j]
+            a[j] *= total[j]
+
+
+def column_chunks(m):
+    """How many column ranges the parallel softmax kernels split ``m`` columns into: one
+    contiguous range of at least 64 columns per thread, so that each thread streams down its
+    rows (blocks of 128-512 columns were slower: every row of a block sits on its own page)."""
+    return max(1, min(get_num_threads(), m // 64))
 
 
 @njit(**_PARALLEL)
-def softmax_parallel(Z, b, A):
-    """``softmax_cols`` over all columns, column blocks split across threads."""
+def softmax_parallel(Z, b, A, chunks):
+    """``softmax_cols`` over all columns in ``chunks`` ranges split across threads."""
     m = Z.shape[1]
-    blocks = (m + 255) // 256
-    for k in prange(blocks):
-        softmax_cols(Z, b, A, k * 256, min(m, (k + 1) * 256))
+    for k in prange(chunks):
+        softmax_cols(Z, b, A, k * m // chunks, (k + 1) * m // chunks)
 
 
 # ----------------------------------------------------------------------- backward
@@ -303,12 +312,11 @@ def softmax_backward_cols(dA, A, dZ, lo, hi):
 
 
 @njit(**_PARALLEL)
-def softmax_backward_parallel(dA, A, dZ):
-    """``softmax_backward_cols`` over all columns, column blocks split across threads."""
+def softmax_backward_parallel(dA, A, dZ, chunks):
+    """``softmax_backward_cols`` over all columns in ``chunks`` ranges split across threads."""
     m = A.shape[1]
-    blocks = (m + 255) // 256
-    for k in prange(blocks):
-        softmax_backward_cols(dA, A, dZ, k * 256, min(m, (k + 1) * 256))
+    for k in prange(chunks):
+        softmax_backward_cols(dA, A, dZ, k * m // chunks, (k + 1) * m // chunks)
 
 
 @njit(**_REDUCE)
@@ -439,6 +447,9 @@ def adam_range(theta, grad, m, v, beta1, omb1, beta2, omb2, step, scale, eps, g_
         theta[i] -= step * mi / (np.sqrt(vi) * scale + eps)
 
 
+_TINY = {np.dtype(t): float(np.finfo(t).tiny) for t in (np.float32, np.float64)}
+
+
 def optimizer_floors(dtype, step, one_minus_beta):
     """``(g_min, state_min, v_min)`` for ``dtype``: below them the kernels store 0.
 
@@ -446,7 +457,7 @@ def optimizer_floors(dtype, step, one_minus_beta):
     moment; ``state_min``: a first moment (or momentum velocity) under ``tiny / step`` would make
     ``step * m`` subnormal; ``v_min``: the smallest normal number.
     """
-    tiny = float(np.finfo(dtype).tiny)
+    tiny = _TINY[np.dtype(dtype)]
     g_min = math.sqrt(tiny / one_minus_beta) if one_minus_beta > 0 else 0.0
     state_min = max(tiny, tiny / abs(step)) if step else tiny
     return g_min, state_min, tiny
@@ -511,16 +522,24 @@ def take_columns_rows(X, cols, out, lo, hi):
 
 
 @njit(**_SERIAL)
-def take_rows(X, rows, out):
-    """``out = X[rows, :]``: row copies (the sample-major gather); ``rows`` already valid.
+def take_rows(X, idx, out):
+    """``out = X[idx, :]``: row copies (the sample-major gather), negative indices from the end.
 
-    An explicit inner loop: Numba's slice assignment ``out[j, :] = X[r, :]`` took twice as long.
+    Returns the position of the first index outside ``[-m, m)`` (then nothing is written), or
+    -1. An explicit inner loop: Numba's slice assignment ``out[j, :] = X[r, :]`` took twice as
+    long.
     """
-    n = X.shape[1]
-    for j in range(rows.shape[0]):
-        r = rows[j]
+    m, n = X.shape
+    for j in range(idx.shape[0]):
+        if idx[j] < -m or idx[j] >= m:
+            return j
+    for j in range(idx.shape[0]):
+        r = idx[j]
+        if r < 0:
+            r += m
         for k in range(n):
             out[j, k] = X[r, k]
+    return -1
 
 
 @njit(**_PARALLEL)
