@@ -41,6 +41,8 @@ SAMPLES = 60_000
 ACT_SHAPE = (1024, 4096)
 ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax")
 TORCH_THREADS = 2
+#: glibc settings under which freed 16 MB blocks are reused instead of returned to the system.
+KEEP_BLOCKS = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "536870912"}
 
 
 # ------------------------------------------------------------------------ workloads
@@ -145,6 +147,10 @@ if pytest is not None:
         benchmark.group = "numba-epoch"
         benchmark.pedantic(work, rounds=5, iterations=1, warmup_rounds=0)
 
+    # After the epochs: the numba-threads rows start Numba's OpenMP pool, which PyTorch shares
+    # (same libgomp) and which slows its epoch. In one pytest process these rows also pay page
+    # faults the epochs' large allocations leave behind; the script mode runs them in a fresh
+    # process and is the one to quote.
     @pytest.mark.parametrize("impl", ["numba", "numba-threads", "numpy"])
     @pytest.mark.parametrize("name", ACTIVATIONS)
     def test_activation(benchmark, impl, name):
@@ -204,6 +210,14 @@ def run_epochs(rounds, samples, inputs="uniform"):
 
 
 def run_activations(rounds, shape=ACT_SHAPE):
+    """Each call allocates its outputs (``A``, ``dZ`` and NumPy's temporaries), as in training.
+
+    ``main`` runs this in fresh processes, with glibc's defaults and with ``KEEP_BLOCKS``:
+    whether a fresh 16 MB output costs about 4,000 page faults depends on what the process
+    allocated before (after the epochs it does, and the rows are 2-4 ms slower per call), and
+    page faults do not scale with threads. And the ``numba-threads`` rows start Numba's OpenMP
+    pool, which PyTorch in the same process shares.
+    """
     print(f"\nactivation forward + backward on {shape} float32, {rounds} interleaved rounds of "
           "warm-up + timed call; ms, median [min-max]")
     for name in ACTIVATIONS:
@@ -268,6 +282,9 @@ def main(argv=None):
     parser.add_argument("--compile", action="store_true", help="only the compile/load check")
     parser.add_argument("--accuracy", action="store_true", help="only the exhaustive error check")
     parser.add_argument("--no-activations", action="store_true")
+    parser.add_argument("--activations-only", action="store_true",
+                        help="only the activation rows (the full run starts them in a fresh "
+                             "process)")
     parser.add_argument("--inputs", choices=("uniform", "normal", "both"), default="both",
                         help="epoch data: uniform [0, 1) pixels, standard normal, or both")
     args = parser.parse_args(argv)
@@ -276,10 +293,19 @@ def main(argv=None):
     if args.accuracy:
         return run_accuracy()
     rounds = 3 if args.quick else args.rounds
+    if args.activations_only:
+        run_activations(max(rounds, 9))
+        return 0
     for inputs in (("uniform", "normal") if args.inputs == "both" else (args.inputs,)):
         run_epochs(rounds, 6_000 if args.quick else SAMPLES, inputs)
     if not args.no_activations:
-        run_activations(max(rounds, 9))
+        # Fresh processes (see run_activations): glibc's default, then an allocator that keeps
+        # freed blocks, so that the rows time the kernels rather than the VM's page faults.
+        for label, env in (("default allocator", {}), ("glibc keeps freed blocks", KEEP_BLOCKS)):
+            print(f"\n[{label}{': ' if env else ''}"
+                  f"{' '.join(f'{k}={v}' for k, v in env.items())}]", flush=True)
+            subprocess.run([sys.executable, os.path.abspath(__file__), "--activations-only",
+                            "--rounds", str(rounds)], check=True, env=dict(os.environ, **env))
     return 0
 
 

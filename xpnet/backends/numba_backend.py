@@ -13,7 +13,8 @@ use threads (OpenBLAS's). With ``XPNET_NUMBA_PARALLEL_MIN=<elements>`` (or the
 after a matmul OpenBLAS's still-spinning workers hold the other cores and the parallel kernels
 lose a little, so serial is the default. Numba's thread pool is started with OpenMP's passive
 wait policy unless the user chose one: spinning OpenMP workers made training with parallel
-kernels up to 2.8x slower here. Measured in docs/numba.md.
+kernels up to 2.8x slower here. The OpenMP runtime is one per process, shared with other
+libraries that use it (PyTorch's CPU wheels do). Measured in docs/numba.md.
 
 Importing this module imports numba; ``xpnet.backends`` imports it only when the backend is
 first asked for.
@@ -58,8 +59,10 @@ def start_threads():
 
     The OpenMP runtime reads ``OMP_WAIT_POLICY`` once, when Numba loads it at the first
     parallel launch; so unless the user set it (or ``GOMP_SPINCOUNT``), it is set to PASSIVE
-    for that launch only and removed again, so that nothing else in the process sees it. (If
-    the process already loaded the same OpenMP library, that library's setting stands.)
+    for that launch only and removed from the environment again. The runtime, and so the
+    policy, is the process's: a library using the same libgomp afterwards (PyTorch's CPU
+    wheels) runs passive too. If the process had loaded libgomp already, its setting stands.
+    Only the opt-in parallel kernels get here (``parallel_min``).
     """
     global _threads_started
     with _THREADS_LOCK:
