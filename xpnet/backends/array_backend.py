@@ -19,6 +19,12 @@ def column_contiguous(x):
     return (x.ndim == 2 and x.flags.f_contiguous and not x.flags.c_contiguous)
 
 
+def gathers_rows(X, out):
+    """True when ``take_columns(X, idx, out)`` should copy whole rows of ``X.T`` into ``out.T``:
+    ``X`` is sample-major (column-contiguous) and so is ``out`` (or there is none yet)."""
+    return column_contiguous(X) and (out is None or column_contiguous(out))
+
+
 class ArrayBackend(Backend):
     """Vectorized backend over the array module ``xp`` (numpy or cupy)."""
 
@@ -49,13 +55,22 @@ class ArrayBackend(Backend):
         return a.T
 
     def take_columns(self, X, idx, out=None):
-        # Column-contiguous X (sample-major data): gather whole rows of X.T, contiguous copies.
-        by_rows = column_contiguous(X) and (out is None or column_contiguous(out))
+        by_rows = gathers_rows(X, out)
         if out is None:
             return self.xp.take(X.T, idx, axis=0).T if by_rows else self.xp.take(X, idx, axis=1)
         self._check_take_out(X, idx, out)
-        # NumPy buffers ``out`` under mode="raise" (a hidden full-size temporary and a second
-        # copy); check the bounds once here and take unbuffered with mode="clip".
+        idx, options = self._take_into_options(X, idx)
+        if by_rows:
+            self.xp.take(X.T, idx, axis=0, out=out.T, **options)
+            return out
+        return self.xp.take(X, idx, axis=1, out=out, **options)
+
+    def _take_into_options(self, X, idx):
+        """``(idx, take keyword arguments)`` for a gather into ``out``.
+
+        NumPy buffers ``out`` under mode="raise" (a hidden full-size temporary and a second
+        copy); so the bounds are checked once here and the take runs unbuffered, mode="clip".
+        """
         m = X.shape[1]
         if idx.size:
             lo, hi = int(idx.min()), int(idx.max())
@@ -64,10 +79,7 @@ class ArrayBackend(Backend):
                 raise IndexError(f"index {bad} is out of bounds for axis 1 with size {m}")
             if lo < 0:
                 idx = self.xp.where(idx < 0, idx + m, idx)
-        if by_rows:
-            self.xp.take(X.T, idx, axis=0, out=out.T, mode="clip")
-            return out
-        return self.xp.take(X, idx, axis=1, out=out, mode="clip")
+        return idx, {"mode": "clip"}
 
     def copy(self, x):
         return x.copy()

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..kernels import gpu
 from . import BackendUnavailable
-from .array_backend import ArrayBackend, column_contiguous
+from .array_backend import ArrayBackend
 from .base import check_activation, np_dtype
 
 INSTALL_HINT = ('pip install "xpnet[cuda]" (CuPy for CUDA 13 drivers) or '
@@ -169,17 +169,10 @@ class CupyBackend(ArrayBackend):
         seed = int(rng.integers(0, 2 ** 63))
         return self.kernels.uniform(seed, shape, np_dtype(dtype))
 
-    def take_columns(self, X, idx, out=None):
-        """One gather kernel; CuPy wraps out-of-range indices instead of raising (no host sync
-        to check them: the training loop's permutations are valid by construction)."""
-        by_rows = column_contiguous(X) and (out is None or column_contiguous(out))
-        if out is None:
-            return self.xp.take(X.T, idx, axis=0).T if by_rows else self.xp.take(X, idx, axis=1)
-        self._check_take_out(X, idx, out)
-        if by_rows:
-            self.xp.take(X.T, idx, axis=0, out=out.T)
-            return out
-        return self.xp.take(X, idx, axis=1, out=out)
+    def _take_into_options(self, X, idx):
+        """``cupy.take`` has no ``mode`` and wraps out-of-range indices instead of raising; no
+        host sync to check them (the training loop's permutations are valid by construction)."""
+        return idx, {}
 
     def _like(self, x, ref):
         """``x`` on the device with ``ref``'s dtype (no copy when it already is)."""

@@ -29,7 +29,7 @@ import numba
 import numpy as np
 
 from ..kernels import cpu as K
-from .array_backend import ArrayBackend, column_contiguous
+from .array_backend import ArrayBackend, gathers_rows
 from .base import check_activation
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -131,7 +131,7 @@ class NumbaBackend(ArrayBackend):
         outs = () if out is None else (out,)
         if X.ndim != 2 or idx.ndim != 1 or idx.dtype.kind not in "iu":
             return super().take_columns(X, idx, out)
-        if column_contiguous(X) and (out is None or column_contiguous(out)):
+        if gathers_rows(X, out):
             # Sample-major X: whole rows of X.T into out.T, one contiguous copy per example.
             if not _kernel_ready(X.T, *(o.T for o in outs)):
                 return super().take_columns(X, idx, out)
