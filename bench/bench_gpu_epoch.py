@@ -11,7 +11,7 @@ same shuffled mini-batch order (the permutations come from one seeded NumPy Gene
 the device once per epoch), accumulating the cost on the device and reading it once per epoch.
 The time of an epoch includes that one read and a device synchronize. The first ``--warmup``
 epochs (kernel compilation, cuBLAS start-up) are not counted; the median of the next
-``--epochs`` is reported, with the ratio ``torch / xpnet`` (above 1: xpnet is faster) and the
+``--epochs`` is reported, with the ratio ``xpnet / torch`` (below 1: xpnet is faster) and the
 final costs of both as a check that they computed the same thing.
 
 TF32 is off on both sides unless ``--tf32``. ``--device cpu`` runs the numpy backend against
@@ -40,9 +40,9 @@ from xpnet.network.model import Architecture, initialize_parameters  # noqa: E40
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024, 8192])
-    p.add_argument("--samples", type=int, default=65536)
+    p.add_argument("--samples", type=int, default=60000)
     p.add_argument("--features", type=int, default=784)
-    p.add_argument("--hidden", type=int, nargs="+", default=[512, 512])
+    p.add_argument("--hidden", type=int, nargs="+", default=[256, 128])
     p.add_argument("--classes", type=int, default=10)
     p.add_argument("--epochs", type=int, default=3, help="timed epochs (median reported)")
     p.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
@@ -50,6 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--tf32", action="store_true", help="allow TF32 matmuls on both sides")
     p.add_argument("--device", choices=["gpu", "cpu"], default="gpu")
+    p.add_argument("--no-eager", action="store_true",
+                   help="skip the xpnet row without CUDA graphs (XPNET_CUDA_GRAPH=0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
@@ -72,16 +74,19 @@ def make_data(args):
 
 
 def setup_backends(args):
-    """The xpnet backend and the torch device, or a clear reason why they cannot run here."""
+    """``(backends, torch, device)``: ``{"xpnet": bk, "eager": bk without CUDA graphs}`` (no
+    "eager" on the CPU or with ``--no-eager``), or a clear reason why they cannot run here."""
     try:
         import torch
     except ImportError:
         sys.exit("bench_gpu_epoch: PyTorch is not installed (pip install torch)")
     if args.device == "cpu":
-        return resolve("numpy"), torch, torch.device("cpu")
+        return {"xpnet": resolve("numpy")}, torch, torch.device("cpu")
     try:
         from xpnet.backends import cupy_backend
-        bk = cupy_backend.create(tf32=args.tf32)
+        bks = {"xpnet": cupy_backend.create(tf32=args.tf32)}
+        if not args.no_eager:
+            bks["eager"] = cupy_backend.create(tf32=args.tf32, cuda_graph=False)
     except BackendUnavailable as exc:
         sys.exit(f"bench_gpu_epoch: {exc}")
     if not torch.cuda.is_available():
@@ -89,7 +94,7 @@ def setup_backends(args):
                  "PyTorch to compare on the GPU (or pass --device cpu to check the script)")
     torch.backends.cuda.matmul.allow_tf32 = bool(args.tf32)
     torch.backends.cudnn.allow_tf32 = bool(args.tf32)
-    return bk, torch, torch.device("cuda")
+    return bks, torch, torch.device("cuda")
 
 
 def permutations(args):
@@ -155,26 +160,34 @@ def describe(bk, torch, device):
 
 def main(argv=None):
     args = parse_args(argv)
-    bk, torch, device = setup_backends(args)
+    bks, torch, device = setup_backends(args)
     X, y = make_data(args)
-    env = describe(bk, torch, device)
-    print(f"xpnet {env['xpnet']} on {bk!r}; torch {env['torch']} on {env['torch_device']}")
+    env = describe(bks["xpnet"], torch, device)
+    print(f"xpnet {env['xpnet']} on {bks['xpnet']!r}; torch {env['torch']} on "
+          f"{env['torch_device']}")
     print(f"{args.samples} samples x {args.features} features, hidden {args.hidden}, "
           f"{args.classes} classes, {args.dtype}, Adam, tf32={'on' if args.tf32 else 'off'}; "
           f"median of {args.epochs} epochs after {args.warmup} warm-up")
     if args.device == "cpu":
         print("--device cpu: a check of this script; these times say nothing about GPUs")
-    print(f"{'batch':>6} {'xpnet ms/epoch':>15} {'torch ms/epoch':>15} {'torch/xpnet':>12} "
-          f"{'xpnet cost':>11} {'torch cost':>11}")
+    eager = "eager" in bks
+    print(f"{'batch':>6} {'xpnet ms':>9} {'eager ms':>9} {'torch ms':>9} {'xpnet/torch':>12} "
+          f"{'eager/torch':>12} {'xpnet cost':>11} {'torch cost':>11}")
     rows = []
     for batch in args.batch_sizes:
-        t_x, c_x = run_xpnet(bk, X, y, batch, args)
+        t_x, c_x = run_xpnet(bks["xpnet"], X, y, batch, args)
+        t_e, c_e = run_xpnet(bks["eager"], X, y, batch, args) if eager else (None, None)
         t_t, c_t = run_torch(torch, device, X, y, batch, args)
-        rows.append({"batch_size": batch, "xpnet_s_per_epoch": t_x, "torch_s_per_epoch": t_t,
-                     "torch_over_xpnet": t_t / t_x, "xpnet_final_cost": c_x,
+        rows.append({"batch_size": batch, "xpnet_s_per_epoch": t_x,
+                     "xpnet_eager_s_per_epoch": t_e, "torch_s_per_epoch": t_t,
+                     "xpnet_over_torch": t_x / t_t,
+                     "eager_over_torch": t_e / t_t if eager else None,
+                     "xpnet_final_cost": c_x, "xpnet_eager_final_cost": c_e,
                      "torch_final_cost": c_t})
-        print(f"{batch:>6} {t_x * 1e3:>15.2f} {t_t * 1e3:>15.2f} {t_t / t_x:>12.2f} "
-              f"{c_x:>11.5f} {c_t:>11.5f}", flush=True)
+        e_ms = f"{t_e * 1e3:>9.2f}" if eager else f"{'-':>9}"
+        e_ratio = f"{t_e / t_t:>12.3f}" if eager else f"{'-':>12}"
+        print(f"{batch:>6} {t_x * 1e3:>9.2f} {e_ms} {t_t * 1e3:>9.2f} {t_x / t_t:>12.3f} "
+              f"{e_ratio} {c_x:>11.4e} {c_t:>11.4e}", flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"args": vars(args), "environment": env, "results": rows}, f, indent=2,

@@ -51,6 +51,12 @@ class Backend:
         """Uniform [0, 1) draws from the host NumPy Generator ``rng``, moved to the device."""
         return self.asarray(rng.random(size=shape), dtype=dtype)
 
+    def step_runner(self, step):
+        """A callable that runs ``step()``, a training step that reads and writes only fixed
+        buffers and has the same shapes and scalars on every call. Here: ``step`` itself; the
+        cupy backend records it once as a CUDA graph and replays that."""
+        return step
+
     def synchronize(self):
         """Wait for queued device work (a no-op on the CPU)."""
 

@@ -14,6 +14,8 @@ the accumulated cost once per epoch. Nothing in this module reads a device value
 itself does not import CuPy. Settings: ``XPNET_TF32=1`` (or ``create(tf32=True)``,
 ``backend.set_tf32(True)``) lets cuBLAS use TF32 tensor cores for float32 matmuls; off by
 default. ``create(device_rng=False)`` draws dropout masks on the host like the CPU backends.
+``XPNET_CUDA_GRAPH=0`` (or ``create(cuda_graph=False)``) turns off replaying the training step
+as a CUDA graph (on by default; see ``xpnet.backends.cuda_graph``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import os
 import numpy as np
 
 from ..kernels import gpu
+from ..kernels.cublas import Gemm
 from . import BackendUnavailable
+from .cuda_graph import GraphStep
 from .array_backend import ArrayBackend
 from .base import check_activation, np_dtype
 
@@ -36,9 +40,12 @@ _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
 
-def env_flag(name, environ=None):
-    """Read a boolean environment variable (1/0, true/false, yes/no, on/off; unset is False)."""
+def env_flag(name, environ=None, default=False):
+    """Read a boolean environment variable (1/0, true/false, yes/no, on/off; unset or empty
+    is ``default``)."""
     raw = (os.environ if environ is None else environ).get(name, "")
+    if not raw.strip():
+        return default
     value = raw.strip().lower()
     if value in _TRUE:
         return True
@@ -98,6 +105,17 @@ def describe_device(cp):
         return "cuda"
 
 
+def graphs_supported(cp):
+    """Whether this CuPy can capture CUDA graphs (CUDA, not HIP, and a Stream with capture)."""
+    cuda = getattr(cp, "cuda", None)
+    stream = getattr(cuda, "Stream", None)
+    if stream is None or not hasattr(stream, "begin_capture"):
+        return False
+    if not hasattr(cuda, "using_allocator") or not hasattr(cuda, "MemoryPool"):
+        return False
+    return not getattr(getattr(cuda, "runtime", None), "is_hip", False)
+
+
 def _cuda_version(v):
     return f"{v // 1000}.{(v % 1000) // 10}"
 
@@ -109,15 +127,22 @@ class CupyBackend(ArrayBackend):
     ``device_rng``: draw ``uniform`` (dropout masks) on the device from a counter-based
     generator seeded by the host Generator (default); False draws on the host, giving the same
     masks as the CPU backends at the cost of one host-to-device copy per mask.
+    ``cuda_graph``: replay static training steps as CUDA graphs (None: ``XPNET_CUDA_GRAPH``,
+    default on where CuPy supports capture).
     """
 
     name = "cupy"
 
-    def __init__(self, cp, tf32=None, device_rng=True):
+    def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None):
         super().__init__(cp)
         self.kernels = gpu.GpuKernels(cp)
         self.device = describe_device(cp)
         self.device_rng = bool(device_rng)
+        wanted = env_flag("XPNET_CUDA_GRAPH", default=True) if cuda_graph is None else cuda_graph
+        if not isinstance(wanted, (bool, np.bool_)):
+            raise TypeError(f"cuda_graph takes True, False or None, got {wanted!r}")
+        self.gemm = _load_gemm(cp)
+        self.cuda_graph = bool(wanted) and self.gemm is not None and graphs_supported(cp)
         self.tf32 = False
         self._pending_delta = None
         self.set_tf32(env_flag("XPNET_TF32") if tf32 is None else tf32)
@@ -131,6 +156,8 @@ class CupyBackend(ArrayBackend):
         """Turn TF32 for float32 matmuls on or off (CuPy-wide); returns whether it is on."""
         if not isinstance(enabled, (bool, np.bool_)):
             raise TypeError(f"set_tf32 takes True or False, got {enabled!r}")
+        if self.gemm is not None:
+            self.gemm.set_tf32(bool(enabled))
         try:
             self.tf32 = gpu.set_matmul_tf32(bool(enabled))
         except (ImportError, AttributeError) as exc:  # CuPy moved its private compute-type API
@@ -149,11 +176,13 @@ class CupyBackend(ArrayBackend):
                 "cuda_runtime": _cuda_version(int(rt.runtimeGetVersion())),
                 "cuda_driver": _cuda_version(int(rt.driverGetVersion())),
                 "tf32": self.tf32, "device_rng": self.device_rng,
-                "cuda_graph": "not used (see docs/gpu.md)"}
+                "matmul": "cupy.matmul" if self.gemm is None else "cuBLAS gemm (ctypes)",
+                "cuda_graph": self.cuda_graph}
 
     def __repr__(self):
         return (f"<xpnet backend 'cupy' on {self.device}, tf32={'on' if self.tf32 else 'off'}, "
-                f"rng={'device' if self.device_rng else 'host'}>")
+                f"rng={'device' if self.device_rng else 'host'}, "
+                f"cuda_graph={'on' if self.cuda_graph else 'off'}>")
 
     # ----------------------------------------------------------------- arrays
     def to_numpy(self, x):
@@ -168,6 +197,17 @@ class CupyBackend(ArrayBackend):
             return super().uniform(rng, shape, dtype)
         seed = int(rng.integers(0, 2 ** 63))
         return self.kernels.uniform(seed, shape, np_dtype(dtype))
+
+    def matmul(self, a, b, out=None):
+        """``a @ b`` by ``Gemm`` (one cuBLAS call, capturable) where the operands allow it."""
+        if self.gemm is not None and self.gemm.supports(a, b, out):
+            return self.gemm.matmul(a, b, out)
+        return self.xp.matmul(a, b, out=out)
+
+    def step_runner(self, step):
+        """``step`` recorded once as a CUDA graph and replayed (``GraphStep``) when
+        ``cuda_graph`` is on; ``step`` itself otherwise."""
+        return GraphStep(self.xp, step) if self.cuda_graph else step
 
     def _take_into_options(self, X, idx):
         """``cupy.take`` has no ``mode`` and wraps out-of-range indices instead of raising; no
@@ -200,7 +240,7 @@ class CupyBackend(ArrayBackend):
     def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
         """``Z = W A_prev`` (cuBLAS), then ``Z += b`` and ``A = g(Z)`` in one fused kernel."""
         check_activation(activation)
-        Z = self.xp.matmul(W, A_prev)
+        Z = self.matmul(W, A_prev)
         if b is None:
             return Z, self.activation_forward(activation, Z, slope)
         b = self._like(b, Z)
@@ -214,12 +254,15 @@ class CupyBackend(ArrayBackend):
     def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
         """``dW = dZ A_prev^T / m`` (cuBLAS), ``db`` by one reduction into ``db_out``."""
         m = dZ.shape[1]
-        xp = self.xp
-        xp.matmul(dZ, A_prev.T, out=dW_out)
-        dW_out *= dW_out.dtype.type(1.0 / m)
+        gemm = self.gemm
+        if gemm is not None and gemm.supports(dZ, A_prev.T, dW_out):
+            gemm.matmul(dZ, A_prev.T, out=dW_out, alpha=1.0 / m)  # the 1/m in the epilogue
+        else:
+            self.xp.matmul(dZ, A_prev.T, out=dW_out)
+            dW_out *= dW_out.dtype.type(1.0 / m)
         if db_out is not None:
             self.kernels.row_sum_scaled(dZ, 1.0 / m, db_out)
-        return xp.matmul(W.T, dZ) if need_dA_prev else None
+        return self.matmul(W.T, dZ) if need_dA_prev else None
 
     # ------------------------------------------------------------------ losses
     def loss(self, loss, ZL, AL, Y):
@@ -270,6 +313,14 @@ class CupyBackend(ArrayBackend):
         self.kernels.adam(theta, grad, m, v, beta1, beta2, lr / c1, 1 / np.sqrt(c2), eps)
 
 
+def _load_gemm(cp):
+    """``Gemm`` on CuPy's cuBLAS, or None (then ``cupy.matmul``, and no CUDA graphs)."""
+    try:
+        return Gemm.load(cp)
+    except (OSError, AttributeError, RuntimeError, TypeError):
+        return None
+
+
 def _smoke_test(backend):
     """Compile and run one kernel, so a missing NVRTC shows up now, not in the middle of fit."""
     try:
@@ -287,10 +338,10 @@ def _smoke_test(backend):
             f"instead of -0.5; the GPU or driver is not working correctly")
 
 
-def create(tf32=None, device_rng=True):
+def create(tf32=None, device_rng=True, cuda_graph=None):
     """The cupy backend on the current CUDA device; BackendUnavailable if it cannot run here."""
     cp = import_cupy()
     check_device(cp)
-    backend = CupyBackend(cp, tf32=tf32, device_rng=device_rng)
+    backend = CupyBackend(cp, tf32=tf32, device_rng=device_rng, cuda_graph=cuda_graph)
     _smoke_test(backend)
     return backend

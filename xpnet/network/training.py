@@ -36,15 +36,19 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
 
     ``state`` carries ``bk, arch, params, grads, bn_state, optimizer, l2, batch_size``; the
     epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
+    Full gathered batches run through ``bk.step_runner``: the same forward, cost and backward
+    on fixed buffers, which the cupy backend records once as a CUDA graph and replays.
     """
-    bk, arch, params, grads = state.bk, state.arch, state.params, state.grads
+    bk = state.bk
     m = X.shape[1]
     bounds = batch_bounds(m, state.batch_size)
     gather = shuffle and len(bounds) > 1
     if gather:
         idx = bk.asarray(rng.permutation(m))
         (Xs, X_buf), (Ys, Y_buf) = batch_data(state, X), batch_data(state, Y)
-    total = None
+        state.step_rng = rng
+        runner = full_batch_runner(state, X_buf, Y_buf)
+    total = epoch_total(state, X.dtype)
     for start, stop in bounds:
         if gather:
             cols = idx[start:stop]
@@ -52,14 +56,58 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
             Yb = bk.take_columns(Ys, cols, out=Y_buf[:, :stop - start])
         else:
             Xb, Yb = X[:, start:stop], Y[:, start:stop]
-        AL, caches = forward(Xb, params, arch, backend=bk, training=True, rng=rng,
-                             bn_state=state.bn_state)
-        cost = compute_cost(AL, Yb, caches, arch, params, l2=state.l2, backend=bk)
-        weighted = bk.multiply(cost, float(stop - start))
-        total = weighted if total is None else bk.add(total, weighted)
-        backward(Yb, caches, params, arch, grads=grads, l2=state.l2, backend=bk)
-        state.optimizer.step(params, grads, lr)
+        if gather and stop - start == X_buf.shape[1]:
+            runner()
+        else:
+            train_step(state, Xb, Yb, rng, total)
+        state.optimizer.step(state.params, state.grads, lr)
     return bk.item(total) / m
+
+
+def train_step(state, Xb, Yb, rng, total):
+    """Forward, cost and backward on one batch ``Xb (n[0], r)``; adds ``r * cost`` to the 0-d
+    ``total`` in place and writes the gradients into ``state.grads`` (no host reads)."""
+    bk, arch, params = state.bk, state.arch, state.params
+    AL, caches = forward(Xb, params, arch, backend=bk, training=True, rng=rng,
+                         bn_state=state.bn_state)
+    cost = compute_cost(AL, Yb, caches, arch, params, l2=state.l2, backend=bk)
+    bk.add(total, bk.multiply(cost, float(Xb.shape[1])), out=total)
+    backward(Yb, caches, params, arch, grads=state.grads, l2=state.l2, backend=bk)
+
+
+def epoch_total(state, dtype):
+    """The fit's 0-d cost accumulator (one fixed buffer, so a recorded step can add to it),
+    set to zero."""
+    total = getattr(state, "epoch_cost", None)
+    if total is None or total.dtype != dtype:
+        total = state.epoch_cost = state.bk.zeros((), dtype)
+    else:
+        total[...] = 0
+    return total
+
+
+def full_batch_runner(state, X_buf, Y_buf):
+    """``bk.step_runner`` of the training step on the full batch buffers, made once per fit.
+
+    Steps with dropout are not static (each draws new masks from ``state.step_rng``), so they
+    run as plain calls.
+    """
+    key = (id(X_buf), id(Y_buf))
+    cached = getattr(state, "step_runners", None)
+    if cached is None:
+        cached = state.step_runners = {}
+    entry = cached.get(key)
+    if entry is None or entry[0] is not X_buf or entry[1] is not Y_buf:
+        Xb, Yb = X_buf[:, :], Y_buf[:, :]
+        total = epoch_total(state, X_buf.dtype)
+
+        def step():
+            train_step(state, Xb, Yb, state.step_rng, total)
+
+        static = all(kp == 1.0 for kp in state.arch.keep_probs)
+        runner = state.bk.step_runner(step) if static else step
+        entry = cached[key] = (X_buf, Y_buf, runner)
+    return entry[2]
 
 
 def sample_major(bk, X):

@@ -1,0 +1,231 @@
+"""The training step as a replayable unit: ``Backend.step_runner`` and the CUDA-graph runner.
+
+On the CPU: ``GraphStep``'s sequence (eager warm-up, one capture, replays; eager for good when
+capture fails) against a stand-in for CuPy's streams, pools and graphs, the training loop's use
+of ``step_runner`` (full batches through the runner, the last partial batch and dropout steps
+eagerly, one runner per fit) and the settings. On a GPU: a fit with CUDA graphs equals the same
+fit without them, bit for bit, and really replays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+from xpnet import NeuralNetwork, backends
+from xpnet.backends import cupy_backend
+from xpnet.backends.cuda_graph import GraphStep
+from xpnet.backends.numpy_backend import NumpyBackend
+
+
+# ------------------------------------------------------------- a stand-in for CuPy
+class FakeGraph:
+    def __init__(self, log, recorded):
+        self.log, self.recorded = log, recorded
+
+    def launch(self, stream=None):
+        self.log.append(("launch", stream.name))
+        for fn in self.recorded:  # a real graph replays device work, not Python
+            fn()
+
+
+class FakeStream:
+    def __init__(self, log, fail_end=False):
+        self.log, self.fail_end, self.name = log, fail_end, "side"
+        self.capturing = False
+
+    def __enter__(self):
+        self.log.append("enter stream")
+        return self
+
+    def __exit__(self, *exc):
+        self.log.append("exit stream")
+        return False
+
+    def begin_capture(self):
+        assert not self.capturing
+        self.capturing = True
+        self.log.append("begin")
+
+    def end_capture(self):
+        assert self.capturing
+        self.capturing = False
+        self.log.append("end")
+        if self.fail_end:
+            raise RuntimeError("operation not permitted when stream is capturing")
+        return FakeGraph(self.log, [self.replay])
+
+
+def fake_cupy(log, fail_end=False):
+    pool = types.SimpleNamespace(malloc="private pool")
+    stream = FakeStream(log, fail_end)
+
+    @contextlib.contextmanager
+    def using_allocator(malloc):
+        log.append(("allocator", malloc))
+        yield
+
+    cuda = types.SimpleNamespace(Stream=lambda: stream, MemoryPool=lambda: pool,
+                                 using_allocator=using_allocator)
+    return types.SimpleNamespace(cuda=cuda), stream
+
+
+def test_graph_step_warms_up_captures_once_then_replays():
+    log, runs = [], []
+    cp, stream = fake_cupy(log)
+    stream.replay = lambda: runs.append("replayed")
+
+    def step():
+        runs.append("capturing" if stream.capturing else "eager")
+
+    g = GraphStep(cp, step)
+    assert g.mode == "warming up"
+    g()
+    assert runs == ["eager"] and log[:2] == [("allocator", "private pool"), "enter stream"]
+    g()  # captured (recording runs no device work), then launched once for this call
+    assert runs == ["eager", "capturing", "replayed"] and g.mode == "replaying"
+    assert log.count("begin") == 1 and log.count("end") == 1
+    g()
+    g()
+    assert runs[3:] == ["replayed", "replayed"]
+    assert log.count("begin") == 1 and log.count(("launch", "side")) == 3
+
+
+def test_graph_step_runs_eagerly_for_good_when_the_capture_is_refused():
+    log, runs = [], []
+    cp, stream = fake_cupy(log, fail_end=True)
+    g = GraphStep(cp, lambda: runs.append("capturing" if stream.capturing else "eager"))
+    g()
+    with pytest.warns(RuntimeWarning, match="CUDA graph failed.*XPNET_CUDA_GRAPH=0"):
+        g()
+    assert g.mode == "eager" and isinstance(g.error, RuntimeError)
+    assert runs == ["eager", "capturing", "eager"]  # the failed call's work still happens
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g()
+    assert runs[-1] == "eager" and log.count("begin") == 1
+
+
+def test_graph_step_ends_the_capture_when_the_step_raises_during_it():
+    log, calls = [], []
+    cp, stream = fake_cupy(log)
+
+    def step():
+        calls.append(stream.capturing)
+        if stream.capturing:
+            raise RuntimeError("cudaErrorStreamCaptureUnsupported")
+
+    g = GraphStep(cp, step)
+    g()
+    with pytest.warns(RuntimeWarning, match="cudaErrorStreamCaptureUnsupported"):
+        g()
+    assert not stream.capturing and log.count("end") == 1
+    assert calls == [False, True, False] and g.mode == "eager"
+
+
+def test_graph_step_needs_a_warm_up_call():
+    with pytest.raises(ValueError, match="warmup must be at least 1"):
+        GraphStep(fake_cupy([])[0], lambda: None, warmup=0)
+
+
+# ------------------------------------------------------------ the training loop's side
+class SpyBackend(NumpyBackend):
+    """numpy, with a step runner that counts its calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.runners = []
+
+    def step_runner(self, step):
+        def runner():
+            runner.calls += 1
+            step()
+
+        runner.calls = 0
+        self.runners.append(runner)
+        return runner
+
+
+def _data(m=100):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, m)
+    return rng.standard_normal((m, 4)) + y[:, None], y
+
+
+def test_full_batches_go_through_one_runner_per_fit():
+    bk = SpyBackend()
+    X, y = _data()
+    model = NeuralNetwork(hidden=(6,), batch_size=32, epochs=3, seed=0, backend=bk).fit(X, y)
+    assert len(bk.runners) == 1 and bk.runners[0].calls == 3 * 3  # 100 = 3 x 32 + 4
+    ref = NeuralNetwork(hidden=(6,), batch_size=32, epochs=3, seed=0, backend="numpy").fit(X, y)
+    assert model.history_["cost"] == ref.history_["cost"]
+    for name, value in ref.parameters_.items():
+        np.testing.assert_array_equal(model.parameters_[name], value)
+
+
+def test_dropout_steps_do_not_use_the_runner():
+    bk = SpyBackend()
+    X, y = _data()
+    NeuralNetwork(hidden=(6,), keep_prob=0.8, batch_size=32, epochs=2, seed=0,
+                  backend=bk).fit(X, y)
+    assert bk.runners == []
+
+
+def test_cuda_graph_setting(monkeypatch):
+    assert cupy_backend.env_flag("XPNET_CUDA_GRAPH", {}, default=True) is True
+    assert cupy_backend.env_flag("XPNET_CUDA_GRAPH", {"XPNET_CUDA_GRAPH": " "}, True) is True
+    assert cupy_backend.env_flag("XPNET_CUDA_GRAPH", {"XPNET_CUDA_GRAPH": "0"}, True) is False
+    assert cupy_backend.graphs_supported(types.SimpleNamespace()) is False
+    cp, _ = fake_cupy([])
+    cp.cuda.runtime = types.SimpleNamespace(is_hip=False)
+    assert cupy_backend.graphs_supported(cp) is False  # the stand-in Stream is a lambda
+    cp.cuda.Stream = FakeStream
+    assert cupy_backend.graphs_supported(cp) is True
+    cp.cuda.runtime.is_hip = True
+    assert cupy_backend.graphs_supported(cp) is False
+
+
+# ------------------------------------------------------------------------- GPU only
+@pytest.fixture(scope="module")
+def gpu_pair():
+    cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError without a driver or device
+        pytest.skip(f"no CUDA GPU visible: {exc}")
+    if count < 1:
+        pytest.skip("no CUDA GPU visible")
+    backends._reset_for_tests()
+    return cupy_backend.create(cuda_graph=True), cupy_backend.create(cuda_graph=False)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("config", [
+    dict(hidden=(32, 16), activation="relu", optimizer="adam"),
+    dict(hidden=(24,), activation="tanh", optimizer="momentum", batch_norm=True, l2=0.01),
+    dict(hidden=(16,), activation="sigmoid", optimizer="rmsprop", dtype="float64")])
+def test_a_fit_with_cuda_graphs_equals_one_without(gpu_pair, config):
+    graphs, eager = gpu_pair
+    assert graphs.cuda_graph and not eager.cuda_graph
+    made = []
+    original = graphs.step_runner
+
+    def spy(step):
+        made.append(original(step))
+        return made[-1]
+
+    X, y = _data(m=1000)
+    graphs.step_runner = spy
+    try:
+        fits = [NeuralNetwork(batch_size=64, epochs=4, seed=1, backend=bk, **config).fit(X, y)
+                for bk in (graphs, eager)]
+    finally:
+        del graphs.step_runner
+    assert len(made) == 1 and made[0].mode == "replaying", getattr(made[0], "error", None)
+    assert fits[0].history_["cost"] == fits[1].history_["cost"]
+    for name, value in fits[1].parameters_.items():
+        np.testing.assert_array_equal(fits[0].parameters_[name], value, err_msg=name)

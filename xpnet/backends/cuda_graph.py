@@ -1,0 +1,99 @@
+"""Replaying a static training step as a CUDA graph (used by the ``cupy`` backend).
+
+A mini-batch step on a small batch is a few dozen kernel launches and cuBLAS calls, each with
+microseconds of Python and CuPy dispatch, while the GPU work itself takes less: the step is
+launch-bound. ``GraphStep`` runs the step eagerly once, records it once into a CUDA graph and
+from then on replays the graph with one launch.
+
+What makes that correct (the training loop's side of the contract, ``Backend.step_runner``):
+
+- the step reads and writes only fixed buffers: the batch buffers the loop gathers into, the
+  flat parameters and gradients, the batch-norm statistics and the epoch's 0-d cost
+  accumulator; its shapes and scalar arguments are the same on every call (full batches only,
+  no dropout, and the optimizer, whose scalars change every step, runs outside the graph);
+- every temporary of the step comes from a memory pool of its own (``cupy.cuda.MemoryPool``),
+  used only while this step runs, so the addresses the graph writes to are never handed to
+  anything else; the eager first run fills the pool, so capture allocates nothing new;
+- capture runs on a stream of its own (the legacy default stream cannot capture); the stream
+  is a blocking one, so the graph's work is ordered after what the loop queued on the default
+  stream (the gather) and before what it queues next (the optimizer), with no host sync.
+
+If capture fails (a CuPy or driver that refuses some call during capture), the step warns once
+and runs eagerly from then on: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+
+class GraphStep:
+    """Call to run ``step()``: eagerly for the first ``warmup`` calls, recorded as a CUDA graph
+    on the next call, replayed after that. ``mode`` says which of ``"warming up"``,
+    ``"replaying"`` or ``"eager"`` (capture failed; ``error`` holds why)."""
+
+    def __init__(self, cp, step, warmup=1):
+        if warmup < 1:
+            raise ValueError(f"warmup must be at least 1 (the eager run fills the step's "
+                             f"memory pool before capture), got {warmup}")
+        self.cp = cp
+        self.step = step
+        self.warmup = int(warmup)
+        self.calls = 0
+        self.graph = None
+        self.error = None
+        self.stream = cp.cuda.Stream()
+        self.pool = cp.cuda.MemoryPool()
+
+    @property
+    def mode(self):
+        if self.graph is not None:
+            return "replaying"
+        return "eager" if self.error is not None else "warming up"
+
+    def __call__(self):
+        if self.graph is not None:
+            self.graph.launch(stream=self.stream)
+            return
+        if self.error is not None:
+            self.step()
+            return
+        with self.cp.cuda.using_allocator(self.pool.malloc), self.stream:
+            self.calls += 1
+            if self.calls <= self.warmup:
+                self.step()
+                return
+            graph = self._capture()
+        if graph is None:
+            self.step()  # capture records without running: this call's work is still to do
+        else:
+            self.graph = graph
+            graph.launch(stream=self.stream)
+
+    def _capture(self):
+        """The recorded graph, or None (with ``error`` set and one warning) if capture failed."""
+        stream = self.stream
+        stream.begin_capture()
+        try:
+            self.step()
+        except Exception as exc:  # CUDA/CuPy raise several unrelated types here
+            self._end_broken_capture()
+            return self._give_up(exc)
+        try:
+            return stream.end_capture()
+        except Exception as exc:
+            return self._give_up(exc)
+
+    def _end_broken_capture(self):
+        try:
+            self.stream.end_capture()
+        except Exception:  # an invalidated capture reports itself when it is ended
+            pass
+
+    def _give_up(self, exc):
+        self.error = exc
+        warnings.warn(f"recording the training step as a CUDA graph failed "
+                      f"({type(exc).__name__}: {exc}); training goes on without it "
+                      f"(set XPNET_CUDA_GRAPH=0 to skip the attempt)", RuntimeWarning,
+                      stacklevel=4)
+        return None
