@@ -288,6 +288,8 @@ def test_a_failing_row_is_reported_and_the_others_still_run(monkeypatch, tiny_po
 def _flat(result):
     if isinstance(result, tuple):
         return np.concatenate([_flat(r) for r in result])
+    if not isinstance(result, np.ndarray) and hasattr(result, "get"):
+        result = result.get()  # a CuPy array: copy it to the host explicitly
     return np.asarray(result, dtype=np.float64).ravel()
 
 

@@ -68,8 +68,10 @@ _TANH_P = (F32(-2.76076847742355e-16), F32(2.00018790482477e-13), F32(-8.6046715
            F32(4.89352455891786e-03))
 _TANH_Q = (F32(1.19825839466702e-06), F32(1.18534705686654e-04), F32(2.26843463243900e-03),
            F32(4.89352518554385e-03))
-_TANH_CLAMP = F32(7.90531110763549805)    # beyond, the rational is flat; >= 9 returns +-1
-_TANH_TINY = F32(0.0004)                  # below, tanh(x) = x to within x^2 / 3
+# |x| is clamped to the smallest float32 at which the rational (float32, FMA-contracted) rounds to
+# exactly 1; up to it, it stays <= 1 (Eigen's clamp, 7.9053, gives 1 - 2.4e-7, and beyond 8.5 the
+# rational exceeds 1).
+_TANH_CLAMP = F32(7.932197)
 
 
 @intrinsic
@@ -85,6 +87,28 @@ def _bits_as_float32(typingctx, bits):
         return builder.bitcast(value, ir.FloatType())
 
     return types.float32(bits), codegen
+
+
+#: LLVM function attributes that let a kernel use 512-bit vectors (see ``_wide_vectors``).
+WIDE_VECTOR_ATTRIBUTES = ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"')
+
+
+@intrinsic
+def _wide_vectors(typingctx):
+    """Called first in a kernel: LLVM may vectorize that function with 512-bit registers.
+
+    LLVM tunes Intel's AVX-512 CPUs to prefer 256-bit vectors; the ``prefer-vector-width``
+    function attribute overrides that for the calling function only, so no process-wide setting
+    (``NUMBA_CPU_FEATURES``) is needed and the machine code Numba caches keeps it. On CPUs
+    without AVX-512 the widest vectors there are stay the limit. llvmlite's ``add`` accepts only
+    its list of keyword attributes, hence ``set.add`` for these string attributes.
+    """
+    def codegen(context, builder, signature, args):
+        for attribute in WIDE_VECTOR_ATTRIBUTES:
+            set.add(builder.function.attributes, attribute)
+        return context.get_dummy_value()
+
+    return types.none(), codegen
 
 
 @njit(**_HELPER)
@@ -105,15 +129,14 @@ def _exp_nonpos_f32(x):
 def _tanh_f32(x):
     p6, p5, p4, p3, p2, p1, p0 = _TANH_P
     q3, q2, q1, q0 = _TANH_Q
-    xc = _TANH_CLAMP if x > _TANH_CLAMP else x              # NaN passes through
-    xc = -_TANH_CLAMP if xc < -_TANH_CLAMP else xc
-    z = xc * xc
+    ax = abs(x)
+    a = _TANH_CLAMP if ax > _TANH_CLAMP else ax            # NaN passes through
+    z = a * a
     p = (((((p6 * z + p5) * z + p4) * z + p3) * z + p2) * z + p1) * z + p0
     q = ((q3 * z + q2) * z + q1) * z + q0
-    t = xc * p / q
-    ax = abs(x)
-    t = x if ax < _TANH_TINY else t
-    return (F32(1.0) if x > F32(0.0) else F32(-1.0)) if ax >= F32(9.0) else t
+    # a * (p / q), not (a * p) / q: for tiny a, p / q rounds to p0 / q0 = 1 - 1.3e-7 and the
+    # product stays exact down to the subnormals (no branch for |x| < 4e-4 needed).
+    return math.copysign(a * (p / q), x)
 
 
 def exp_nonpos(x):
@@ -183,6 +206,7 @@ def forward_rows(code, Z, b, A, slope, lo, hi):
 
     ``Z, A (n, m)``, ``b (n, 1)`` or None, ``code`` from ``CODES`` (``LINEAR`` writes no ``A``).
     """
+    _wide_vectors()
     m = Z.shape[1]
     zero = A.dtype.type(0.0)
     for i in range(lo, hi):
