@@ -9,7 +9,7 @@ import pytest
 import xpnet
 from xpnet import backends
 from xpnet.network import Architecture, gradient_check
-from xpnet.network.data import Normalizer, train_dev_test_split
+from xpnet.network.data import Normalizer, column_stats, standardize, train_dev_test_split
 from xpnet.network.model import backward, compute_cost, forward, initialize_parameters
 from xpnet.network.training import EarlyStopper
 
@@ -265,3 +265,20 @@ def test_split_errors(kwargs, error, message, rng):
 def test_split_checks_lengths(rng):
     with pytest.raises(ValueError, match="labels"):
         train_dev_test_split(rng.standard_normal((10, 2)), np.arange(9))
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 50, 1024])
+def test_chunked_statistics_and_standardize_match_the_whole_array_forms(chunk_rows):
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((50, 6)) * [1, 10, 1e-3, 1, 5, 1] + [0, 3, -2, 1e6, 0, 0]
+    mean, var = column_stats(X, chunk_rows=chunk_rows)
+    np.testing.assert_array_equal(mean, X.mean(axis=0))
+    np.testing.assert_allclose(var, X.var(axis=0), rtol=1e-12)
+    std = np.sqrt(var)
+    for dtype in (np.float64, np.float32):
+        got = standardize(X, mean, std, dtype, chunk_rows=chunk_rows)
+        assert got.dtype == dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, ((X - mean) / std).astype(dtype))
+    ints = rng.integers(0, 9, (13, 3))
+    np.testing.assert_array_equal(standardize(ints, 1.0, 2.0, chunk_rows=chunk_rows),
+                                  (ints - 1.0) / 2.0)

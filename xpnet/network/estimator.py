@@ -14,6 +14,7 @@ import numpy as np
 from .. import _validation as V
 from ..backends import resolve
 from ..backends.base import np_dtype
+from .data import column_stats, standardize
 from .initializers import INITIALIZERS
 from .model import (Architecture, compute_cost, forward, initialize_bn_state,
                     initialize_parameters)
@@ -228,8 +229,8 @@ class NeuralNetwork:
 
     def _fit_normalizer(self, X):
         if self.normalize:
-            self.mean_ = X.mean(axis=0)
-            std = X.std(axis=0)
+            self.mean_, var = column_stats(X)
+            std = np.sqrt(var)
             self.std_ = np.where(std > 0, std, 1.0)
         else:
             self.mean_ = np.zeros(X.shape[1])
@@ -239,9 +240,12 @@ class NeuralNetwork:
         """Normalize on the host and move once; returns ``X (n[0], m)`` stored sample-major
         (each example's column contiguous, a transposed view of the ``(m, n[0])`` rows), the
         layout the training loop gathers mini-batches from without a copy."""
-        Xn = (X - self.mean_) / self.std_
+        if self.normalize:
+            rows = standardize(X, self.mean_, self.std_, self._dtype)
+        else:  # (x - 0) / 1 == x exactly
+            rows = np.ascontiguousarray(X, dtype=self._dtype)
         bk = self._bk
-        return bk.transpose(bk.asarray(np.ascontiguousarray(Xn, dtype=self._dtype)))
+        return bk.transpose(bk.asarray(rows))
 
     def _setup(self, bk, hidden, out_act, n_out, m):
         st = _State()
