@@ -8,8 +8,9 @@ timings of ``--inner`` back-to-back launches (after ``--warmup`` untimed ones, w
 compile). Effective bandwidth counts each array the kernel must read or write once:
 ``bytes = (arrays read + arrays written) * size * itemsize`` (the ``(n, 1)`` bias is not
 counted). A device-to-device copy (``cupy.copyto``, 1 read + 1 write) is the reference line.
-The softmax rows use the backend's per-column kernels (one thread per column), the known limit
-for tall arrays that docs/gpu.md describes; they are shown for information.
+The softmax rows show both of the backend's paths: the per-column kernels (one thread per
+column, used up to ``column_kernel_rows`` classes) and CuPy's reductions down the columns (used
+above); ``--softmax-sweep`` compares them over class counts and batch sizes.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def parse_args(argv=None):
     p.add_argument("--inner", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--json", metavar="PATH")
+    p.add_argument("--softmax-sweep", action="store_true",
+                   help="also time softmax forward + backward + cross-entropy per column vs "
+                        "by reductions over a range of class counts and batch sizes")
     args = p.parse_args(argv)
     if min(args.shape) < 1 or min(args.repeat, args.inner, args.warmup + 1) < 1:
         p.error("--shape, --repeat and --inner must be positive and --warmup >= 0")
@@ -64,7 +68,10 @@ def cases(bk, shape, dtype):
               lambda: k.adam(theta, grad, m1, m2, 0.9, 0.999, 1e-9, 1.0, 1e-8)),
              ("sgd update (flat)", 3, lambda: k.sgd(theta, grad, 1e-9)),
              ("softmax forward (per column)", 2, lambda: k.softmax(Z)),
-             ("softmax backward (per column)", 3, lambda: k.softmax_backward(dA, A))]
+             ("softmax backward (per column)", 3, lambda: k.softmax_backward(dA, A)),
+             ("softmax forward (reductions)", 2, lambda: bk._softmax(Z)),
+             ("softmax backward (reductions)", 3,
+              lambda: super(type(bk), bk).activation_backward("softmax", dA, Z, A))]
     return rows
 
 
@@ -82,6 +89,37 @@ def time_kernel(cp, fn, repeat, inner, warmup):
         stop.synchronize()
         times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3 / inner)
     return statistics.median(times), min(times), max(times)
+
+
+def softmax_sweep(bk, dtype, args):
+    """Rows: per-column kernels vs CuPy reductions for softmax forward, backward and loss."""
+    cp = bk.xp
+    rng = cp.random.default_rng(1)
+    print(f"\nsoftmax forward + backward + cross-entropy, {np.dtype(dtype).name}: us per set")
+    print(f"{'classes':>8} {'batch':>6} {'per column':>11} {'reductions':>11}")
+    rows = []
+    for n in (10, 32, 64, 128, 256, 1024, 4096):
+        for m in (128, 1024, 8192):
+            Z = rng.standard_normal((n, m), dtype=dtype)
+            dA = rng.standard_normal((n, m), dtype=dtype)
+            Y = cp.zeros((n, m), dtype=dtype)
+            Y[0] = 1
+            times = []
+            for threshold in (n, n - 1):
+                bk.column_kernel_rows = threshold
+
+                def work():
+                    A = bk.activation_forward("softmax", Z)
+                    bk.activation_backward("softmax", dA, Z, A)
+                    bk.loss("categorical_crossentropy", Z, A, Y)
+                    bk.output_delta("categorical_crossentropy", A, Y)
+
+                times.append(time_kernel(cp, work, args.repeat, args.inner, args.warmup)[0])
+            rows.append({"classes": n, "batch": m, "per_column_s": times[0],
+                         "reductions_s": times[1]})
+            print(f"{n:>8} {m:>6} {times[0] * 1e6:>11.1f} {times[1] * 1e6:>11.1f}", flush=True)
+    bk.column_kernel_rows = type(bk).column_kernel_rows
+    return rows
 
 
 def main(argv=None):
@@ -106,10 +144,11 @@ def main(argv=None):
         span = f"{med * 1e6:.1f} [{lo * 1e6:.1f}-{hi * 1e6:.1f}]"
         print(f"{name:<32} {arrays:>6} {span:>22} {bw:>6.2f} {bw / copy_bw:>8.2f}",
               flush=True)
+    sweep = softmax_sweep(bk, dt, args) if args.softmax_sweep else None
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "backend": bk.info(), "results": rows}, f,
-                      indent=2, default=str)
+            json.dump({"args": vars(args), "backend": bk.info(), "results": rows,
+                       "softmax_sweep": sweep}, f, indent=2, default=str)
         print(f"wrote {args.json}")
     return 0
 

@@ -323,6 +323,47 @@ def test_losses_and_output_delta_match_numpy(bk, dtype, rng, loss):
         bk.loss("hinge", vZ, vA, vY)
 
 
+@pytest.mark.parametrize("n, threshold", [(5, 2), (600, None), (64, None)])
+def test_softmax_of_many_classes_matches_numpy(bk, dtype, rng, monkeypatch, n, threshold):
+    """Above ``column_kernel_rows`` rows the softmax paths use CuPy's reductions; at or below
+    it, the per-column kernels. Both agree with NumPy, extreme logits included."""
+    if threshold is not None:
+        monkeypatch.setattr(bk, "column_kernel_rows", threshold)
+    calls = []
+    for name in ("softmax", "softmax_backward", "softmax_xent"):
+        original = getattr(bk.kernels, name)
+        monkeypatch.setattr(bk.kernels, name,
+                            lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    W, A_prev = rng.standard_normal((n, 6)), rng.standard_normal((6, 19))
+    b = rng.standard_normal((n, 1))
+    W[0] *= 400  # logits around +-1000 in the first row
+    Y = np.eye(n)[:, rng.integers(0, n, 19)]
+    dA = rng.standard_normal((n, 19))
+    (nW, nP, nb, nY, ndA), (vW, vP, vb, vY, vdA) = pair(bk, dtype, W, A_prev, b, Y, dA)
+    # Logits near +-1000 make values near the subnormals and cancellation in the backward pass
+    # (dA - sum(dA A)): compare those with an absolute floor as well.
+    tol = {"rtol": 1e-7, "atol": 1e-12} if dtype == "float64" else {"rtol": 1.3e-6, "atol": 1e-5}
+
+    def close(actual, expected):
+        np.testing.assert_allclose(bk.to_numpy(actual), expected, **tol)
+
+    nZ, nA = NUMPY.linear_activation_forward(nW, nP, nb, "softmax")
+    vZ, vA = bk.linear_activation_forward(vW, vP, vb, "softmax")
+    assert np.all(np.isfinite(bk.to_numpy(vA)))
+    assert_close(bk.to_numpy(vZ), nZ, dtype)
+    close(vA, nA)
+    close(bk.activation_forward("softmax", vZ), nA)
+    close(bk.activation_backward("softmax", vdA, vZ, vA),
+          NUMPY.activation_backward("softmax", ndA, nZ, nA))
+    loss = "categorical_crossentropy"
+    assert_close(bk.item(bk.loss(loss, vZ, vA, vY)), NUMPY.item(NUMPY.loss(loss, nZ, nA, nY)),
+                 dtype)
+    close(bk.output_delta(loss, vA, vY), NUMPY.output_delta(loss, nA, nY))
+    per_column = n <= bk.column_kernel_rows
+    assert (calls == ["softmax", "softmax", "softmax_backward", "softmax_xent"]) == per_column
+    assert (calls == []) == (not per_column)
+
+
 def test_the_fused_cross_entropy_gradient_is_used_only_for_the_same_arrays(bk, rng):
     Z = rng.standard_normal((3, 7))
     Y = np.eye(3)[:, rng.integers(0, 3, 7)]

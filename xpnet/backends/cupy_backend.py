@@ -133,6 +133,12 @@ class CupyBackend(ArrayBackend):
 
     name = "cupy"
 
+    #: Softmax arrays with up to this many rows (classes) use the per-column kernels (one
+    #: thread per example column, one launch); taller ones use CuPy's parallel reductions down
+    #: the columns. On the H100 the per-column kernels won up to 256 classes, the reductions
+    #: from 1024 (``bench/bench_gpu_kernels.py --softmax-sweep``, docs/gpu.md).
+    column_kernel_rows = 512
+
     def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None):
         super().__init__(cp)
         self.kernels = gpu.GpuKernels(cp)
@@ -156,8 +162,6 @@ class CupyBackend(ArrayBackend):
         """Turn TF32 for float32 matmuls on or off (CuPy-wide); returns whether it is on."""
         if not isinstance(enabled, (bool, np.bool_)):
             raise TypeError(f"set_tf32 takes True or False, got {enabled!r}")
-        if self.gemm is not None:
-            self.gemm.set_tf32(bool(enabled))
         try:
             self.tf32 = gpu.set_matmul_tf32(bool(enabled))
         except (ImportError, AttributeError) as exc:  # CuPy moved its private compute-type API
@@ -166,6 +170,8 @@ class CupyBackend(ArrayBackend):
                     f"cannot select TF32 on CuPy {getattr(self.xp, '__version__', '?')} ({exc}); "
                     "set CUPY_TF32=1 in the environment before starting Python instead") from exc
             self.tf32 = os.environ.get("CUPY_TF32", "0").strip() not in ("", "0")
+        if self.gemm is not None:  # the backend's own cuBLAS handle follows CuPy's setting
+            self.gemm.set_tf32(self.tf32)
         return self.tf32
 
     def info(self):
@@ -223,16 +229,21 @@ class CupyBackend(ArrayBackend):
         if name in gpu.ELEMENTWISE_ACTIVATIONS:
             return self.kernels.activation(name, Z, slope)
         if name == "softmax":
-            return self.kernels.softmax(Z)[1]
+            return self.kernels.softmax(Z)[1] if self._per_column(Z) else self._softmax(Z)
         if name == "linear":
             return Z
         check_activation(name)
+
+    def _per_column(self, Z):
+        return Z.shape[0] <= self.column_kernel_rows
 
     def activation_backward(self, name, dA, Z, A, slope=0.01):
         if name in gpu.ELEMENTWISE_ACTIVATIONS:
             return self.kernels.activation_backward(name, dA, Z, A, slope)
         if name == "softmax":
-            return self.kernels.softmax_backward(dA, A)
+            if self._per_column(A):
+                return self.kernels.softmax_backward(dA, A)
+            return super().activation_backward(name, dA, Z, A, slope)
         if name == "linear":
             return dA
         check_activation(name)
@@ -247,7 +258,10 @@ class CupyBackend(ArrayBackend):
         if activation in gpu.ELEMENTWISE_ACTIVATIONS:
             return Z, self.kernels.bias_activation(activation, Z, b, slope)
         if activation == "softmax":
-            return self.kernels.softmax(Z, b)
+            if self._per_column(Z):
+                return self.kernels.softmax(Z, b)
+            Z = self.kernels.bias_add(Z, b)
+            return Z, self._softmax(Z)
         Z = self.kernels.bias_add(Z, b)
         return Z, Z
 
@@ -277,6 +291,9 @@ class CupyBackend(ArrayBackend):
         if loss == "binary_crossentropy":
             self._pending_delta = None
             return self.kernels.bce_mean(ZL, self._like(Y, ZL), m)
+        if loss == "categorical_crossentropy" and not self._per_column(ZL):
+            self._pending_delta = None
+            return super().loss(loss, ZL, AL, self._like(Y, ZL))
         if loss == "categorical_crossentropy":
             per_column, dZ = self.kernels.softmax_xent(ZL, self._like(AL, ZL),
                                                        self._like(Y, ZL))
