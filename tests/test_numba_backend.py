@@ -165,6 +165,26 @@ def test_linear_backward(dtype, rng, with_db, need_dA_prev):
         assert prev_nb is None
 
 
+@pytest.mark.parametrize("shape", [(10, 128, 128), (64, 128, 256)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_linear_backward_scratch_layouts(dtype, rng, shape, order):
+    """``dZ / m`` goes column-major for small products (``_SMALL_DW``) and row-major above, and
+    a sample-major ``A_prev`` (the gathered batch) keeps it row-major; each layout and shape
+    keeps its own scratch array, so alternating shapes cannot mix results."""
+    n, p, m = shape
+    host = [(rng.standard_normal((n, m)), rng.standard_normal((p, m)),
+             rng.standard_normal((n, p))) for _ in range(2)]
+    for dZ, A, W in host + host[:1]:
+        (ndZ, nA, nW), (kdZ, kA, kW) = pair(dtype, dZ, A, W)
+        kA = np.asarray(kA, order=order)
+        outs = []
+        for bk, args in ((NP, (ndZ, nA, nW)), (NB, (kdZ, kA, kW))):
+            dW, db = bk.zeros((n, p), dtype), bk.zeros((n, 1), dtype)
+            outs.append((dW, db, bk.linear_backward(*args, dW, db)))
+        for got, expected in zip(outs[1], outs[0]):
+            assert_close(got, expected, dtype)
+
+
 @pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy", "mse"])
 def test_loss_and_output_delta(dtype, rng, loss):
     n = 1 if loss == "binary_crossentropy" else 4
@@ -331,6 +351,25 @@ BOUNDS = {"exp_nonpos": 8.5e-8, "tanh": 3.0e-7, "sigmoid": 1.8e-7}
 def test_float32_approximations_within_documented_bounds():
     for name, (err, x) in cpu_accuracy.sampled(1 << 18).items():
         assert err <= BOUNDS[name], f"{name} relative error {err:.3e} at x = {x!r}"
+
+
+def test_tanh_approximation_edges():
+    """Constant +-1 from the clamp on (exactly, where FMA contracts the rational; never above
+    1 below it), odd, within the bound for tiny and subnormal x, NaN propagates."""
+    below = np.arange(np.float32(7.5).view(np.uint32), K._TANH_CLAMP.view(np.uint32),
+                      dtype=np.uint32).view(np.float32)
+    big = np.array([K._TANH_CLAMP, 8.0, 9.0, 20.0, 1e30, np.inf], np.float32)
+    tiny = np.array([1e-45, 1e-38, 1e-20, 1e-5], np.float32)
+    x = np.concatenate([below, big, tiny, [0.0, np.nan]]).astype(np.float32)
+    t = NB.activation_forward("tanh", np.stack([x, -x]))
+    assert (t[0, :below.size] <= 1).all() and (t[0, :below.size] >= 0.9999).all()
+    k = below.size
+    sat = t[0, k:k + big.size]
+    assert (sat == sat[0]).all() and 1 - 1.2e-7 <= sat[0] <= 1   # exactly 1 with FMA
+    k += big.size
+    np.testing.assert_allclose(t[0, k:k + tiny.size], tiny, rtol=BOUNDS["tanh"], atol=0)
+    np.testing.assert_array_equal(t[1], -t[0])
+    assert np.isnan(t[:, -1]).all() and t[0, -2] == 0
 
 
 def test_exp_approximation_edges():
