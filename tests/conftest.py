@@ -22,6 +22,18 @@ def vectorized_backends():
     return [name for name in _backends.available_backends() if name != "loops"]
 
 
+def require_cupy_gpu():
+    """The ``cupy`` module where CuPy imports and sees a CUDA GPU; skips the test otherwise."""
+    cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError without a driver or device
+        pytest.skip(f"no CUDA GPU visible: {exc}")
+    if count < 1:
+        pytest.skip("no CUDA GPU visible")
+    return cupy
+
+
 @pytest.fixture(params=vectorized_backends())
 def vbackend(request):
     """Each available vectorized backend in turn (parity is checked against ``loops``)."""

@@ -13,6 +13,7 @@ import types
 import numpy as np
 import pytest
 
+from conftest import require_cupy_gpu
 from xpnet.kernels import cublas
 
 
@@ -143,13 +144,7 @@ def test_find_library_reads_the_process_map(tmp_path):
 # ------------------------------------------------------------------------- GPU only
 @pytest.fixture(scope="module")
 def gpu_gemm():
-    cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # CUDARuntimeError without a driver or device
-        pytest.skip(f"no CUDA GPU visible: {exc}")
-    if count < 1:
-        pytest.skip("no CUDA GPU visible")
+    cupy = require_cupy_gpu()
     gemm = cublas.Gemm.load(cupy)
     assert gemm is not None, "libcublas could not be loaded next to CuPy"
     return cupy, gemm

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pytest
 
+from conftest import require_cupy_gpu
 from xpnet import NeuralNetwork, backends
 from xpnet.backends import cupy_backend
 from xpnet.backends.cuda_graph import GraphStep
@@ -192,13 +193,7 @@ def test_cuda_graph_setting(monkeypatch):
 # ------------------------------------------------------------------------- GPU only
 @pytest.fixture(scope="module")
 def gpu_pair():
-    cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # CUDARuntimeError without a driver or device
-        pytest.skip(f"no CUDA GPU visible: {exc}")
-    if count < 1:
-        pytest.skip("no CUDA GPU visible")
+    require_cupy_gpu()
     backends._reset_for_tests()
     return cupy_backend.create(cuda_graph=True), cupy_backend.create(cuda_graph=False)
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import cupy_emulation as emu
-from conftest import ROOT, assert_close
+from conftest import ROOT, assert_close, require_cupy_gpu
 from xpnet import NeuralNetwork, NeuralNetworkRegressor, backends
 from xpnet.backends import BackendUnavailable, cupy_backend
 from xpnet.kernels import gpu
@@ -55,13 +55,7 @@ def emulated():
 @pytest.fixture(scope="module")
 def real_gpu():
     """The cupy backend on a real GPU."""
-    cupy = pytest.importorskip("cupy", reason="CuPy is not installed")
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # CUDARuntimeError without a driver or device
-        pytest.skip(f"no CUDA GPU visible: {exc}")
-    if count < 1:
-        pytest.skip("no CUDA GPU visible")
+    require_cupy_gpu()
     return cupy_backend.create()
 
 
