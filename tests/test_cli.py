@@ -219,6 +219,24 @@ def test_info(tmp_path):
     assert "BLAS" in proc.stdout and "threads:" in proc.stdout and "cpu:" in proc.stdout
 
 
+def test_info_shows_a_device_backends_settings():
+    from types import SimpleNamespace
+
+    from xpnet.commands.info import _device_lines
+
+    gpu = SimpleNamespace(device="cuda:0 (Test GPU)", info=lambda: {
+        "backend": "cupy", "device": "cuda:0", "tf32": False, "cuda_graph": True})
+    lines = _device_lines({"cupy": gpu, "numpy": SimpleNamespace(device="cpu")})
+    assert "  cupy: cuda:0 (Test GPU)" in lines
+    assert "    tf32=False, cuda_graph=True" in lines
+
+    def broken():
+        raise RuntimeError("driver gone")
+
+    lines = _device_lines({"cupy": SimpleNamespace(device="cuda:0", info=broken)})
+    assert "    (settings unavailable: RuntimeError: driver gone)" in lines
+
+
 def test_gradcheck(tmp_path):
     proc = ok(xpnet(tmp_path, "gradcheck"))
     diff = float(re.search(r"relative difference ([0-9.e+-]+):", proc.stdout).group(1))

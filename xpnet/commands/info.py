@@ -64,9 +64,23 @@ def _device_lines(loaded):
     for name, backend in sorted(loaded.items()):
         if str(backend.device).lower() != "cpu":
             lines.append(f"  {name}: {backend.device}")
+            lines += _settings_lines(backend)
     if len(lines) == 1:
         lines.append("  gpu: none in use (the cupy backend needs CuPy and a visible CUDA GPU)")
     return lines
+
+
+def _settings_lines(backend):
+    """The device backend's versions and settings from its ``info()`` (e.g. cupy: CUDA
+    versions, TF32, CUDA graphs, how matrix products are made), one indented line."""
+    if not callable(getattr(backend, "info", None)):
+        return []
+    try:
+        info = backend.info()
+    except Exception as exc:  # a driver call failed: say so rather than stop `xpnet info`
+        return [f"    (settings unavailable: {type(exc).__name__}: {exc})"]
+    items = [f"{key}={value}" for key, value in info.items() if key not in ("backend", "device")]
+    return [f"    {', '.join(items)}"] if items else []
 
 
 def _blas():
