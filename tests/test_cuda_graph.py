@@ -35,9 +35,18 @@ class FakeGraph:
 
 
 class FakeStream:
-    def __init__(self, log, fail_end=False):
-        self.log, self.fail_end, self.name = log, fail_end, "side"
+    def __init__(self, log, fail_end=False, name="side"):
+        self.log, self.fail_end, self.name = log, fail_end, name
         self.capturing = False
+
+    def record(self):
+        assert not self.capturing, "an event recorded during capture would be captured"
+        self.log.append(("record", self.name))
+        return self.name
+
+    def wait_event(self, event):
+        assert not self.capturing
+        self.log.append(("wait", self.name, event))
 
     def __enter__(self):
         self.log.append("enter stream")
@@ -70,8 +79,10 @@ def fake_cupy(log, fail_end=False):
         log.append(("allocator", malloc))
         yield
 
+    current = FakeStream(log, name="current")
     cuda = types.SimpleNamespace(Stream=lambda: stream, MemoryPool=lambda: pool,
-                                 using_allocator=using_allocator)
+                                 using_allocator=using_allocator,
+                                 get_current_stream=lambda: current)
     return types.SimpleNamespace(cuda=cuda), stream
 
 
@@ -86,14 +97,20 @@ def test_graph_step_warms_up_captures_once_then_replays():
     g = GraphStep(cp, step)
     assert g.mode == "warming up"
     g()
-    assert runs == ["eager"] and log[:2] == [("allocator", "private pool"), "enter stream"]
+    assert runs == ["eager"]
+    # The side stream waits for the caller's stream, runs in the private pool, and the caller's
+    # stream waits for it in turn.
+    assert log == [("record", "current"), ("wait", "side", "current"),
+                   ("allocator", "private pool"), "enter stream", "exit stream",
+                   ("record", "side"), ("wait", "current", "side")]
     g()  # captured (recording runs no device work), then launched once for this call
     assert runs == ["eager", "capturing", "replayed"] and g.mode == "replaying"
     assert log.count("begin") == 1 and log.count("end") == 1
     g()
     g()
     assert runs[3:] == ["replayed", "replayed"]
-    assert log.count("begin") == 1 and log.count(("launch", "side")) == 3
+    # Replays go on the caller's current stream: ordered with its gather and optimizer.
+    assert log.count("begin") == 1 and log.count(("launch", "current")) == 3
 
 
 def test_graph_step_runs_eagerly_for_good_when_the_capture_is_refused():
@@ -221,6 +238,23 @@ def test_a_fit_with_cuda_graphs_equals_one_without(gpu_pair, config):
     finally:
         del graphs.step_runner
     assert len(made) == 1 and made[0].mode == "replaying", getattr(made[0], "error", None)
+    assert fits[0].history_["cost"] == fits[1].history_["cost"]
+    for name, value in fits[1].parameters_.items():
+        np.testing.assert_array_equal(fits[0].parameters_[name], value, err_msg=name)
+
+
+@pytest.mark.gpu
+def test_graph_replays_follow_the_callers_stream(gpu_pair):
+    """Fitting inside a user's non-blocking stream (which does not synchronize with the legacy
+    default stream): the replays go on that stream, so the result is still the eager one."""
+    import cupy
+    graphs, eager = gpu_pair
+    X, y = _data(m=640)
+    fits = []
+    for bk in (graphs, eager):
+        with cupy.cuda.Stream(non_blocking=True):
+            fits.append(NeuralNetwork(hidden=(32,), batch_size=32, epochs=3, seed=2,
+                                      backend=bk).fit(X, y))
     assert fits[0].history_["cost"] == fits[1].history_["cost"]
     for name, value in fits[1].parameters_.items():
         np.testing.assert_array_equal(fits[0].parameters_[name], value, err_msg=name)

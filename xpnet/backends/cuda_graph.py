@@ -14,9 +14,11 @@ What makes that correct (the training loop's side of the contract, ``Backend.ste
 - every temporary of the step comes from a memory pool of its own (``cupy.cuda.MemoryPool``),
   used only while this step runs, so the addresses the graph writes to are never handed to
   anything else; the eager first run fills the pool, so capture allocates nothing new;
-- capture runs on a stream of its own (the legacy default stream cannot capture); the stream
-  is a blocking one, so the graph's work is ordered after what the loop queued on the default
-  stream (the gather) and before what it queues next (the optimizer), with no host sync.
+- warm-up and capture run on a stream of its own (the legacy default stream cannot capture),
+  ordered after the caller's current stream by an event and before it by another; replays are
+  launched on the caller's current stream itself, so they follow what the loop queued there
+  (the gather) and precede what it queues next (the optimizer) with no host sync, whichever
+  stream that is (the legacy default, per-thread default, or the user's own).
 
 If capture fails (a CuPy or driver that refuses some call during capture), the step warns once
 and runs eagerly from then on: slower, never wrong.
@@ -52,23 +54,29 @@ class GraphStep:
         return "eager" if self.error is not None else "warming up"
 
     def __call__(self):
+        current = self.cp.cuda.get_current_stream()
         if self.graph is not None:
-            self.graph.launch(stream=self.stream)
+            self.graph.launch(stream=current)
             return
         if self.error is not None:
             self.step()
             return
+        self.stream.wait_event(current.record())
+        self.calls += 1
+        warming_up = self.calls <= self.warmup
         with self.cp.cuda.using_allocator(self.pool.malloc), self.stream:
-            self.calls += 1
-            if self.calls <= self.warmup:
+            if warming_up:
                 self.step()
-                return
-            graph = self._capture()
+            else:
+                graph = self._capture()
+        current.wait_event(self.stream.record())
+        if warming_up:
+            return
         if graph is None:
             self.step()  # capture records without running: this call's work is still to do
         else:
             self.graph = graph
-            graph.launch(stream=self.stream)
+            graph.launch(stream=current)
 
     def _capture(self):
         """The recorded graph, or None (with ``error`` set and one warning) if capture failed."""
