@@ -40,8 +40,8 @@ def backward(bk, dZ_tilde, cache, dgamma_out, dbeta_out):
     m = dZ_tilde.shape[1]
     sum_d = bk.sum(dZ_tilde, axis=1, keepdims=True)
     sum_dn = bk.sum(bk.multiply(dZ_tilde, Z_norm), axis=1, keepdims=True)
-    dgamma_out[...] = bk.multiply(sum_dn, 1.0 / m)
-    dbeta_out[...] = bk.multiply(sum_d, 1.0 / m)
+    bk.multiply(sum_dn, 1.0 / m, out=dgamma_out)
+    bk.multiply(sum_d, 1.0 / m, out=dbeta_out)
     # dZ = gamma * inv_std * (dZt - mean(dZt) - Z_norm * mean(dZt * Z_norm))
     mean_d = bk.multiply(sum_d, 1.0 / m)
     mean_dn = bk.multiply(sum_dn, 1.0 / m)
@@ -51,5 +51,5 @@ def backward(bk, dZ_tilde, cache, dgamma_out, dbeta_out):
 
 def update_running(bk, running_mean, running_var, mu, var, momentum):
     """``running = momentum * running + (1 - momentum) * batch`` in place."""
-    running_mean[...] = bk.add(bk.multiply(running_mean, momentum), bk.multiply(mu, 1 - momentum))
-    running_var[...] = bk.add(bk.multiply(running_var, momentum), bk.multiply(var, 1 - momentum))
+    bk.add(bk.multiply(running_mean, momentum), bk.multiply(mu, 1 - momentum), out=running_mean)
+    bk.add(bk.multiply(running_var, momentum), bk.multiply(var, 1 - momentum), out=running_var)

@@ -250,7 +250,7 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
                                      need_dA_prev=l > 1)
         if l2:
             dW = grads[f"dW{l}"]
-            dW[...] = bk.add(dW, bk.multiply(params[f"W{l}"], l2 / m))
+            bk.add(dW, bk.multiply(params[f"W{l}"], l2 / m), out=dW)
     return grads
 
 
