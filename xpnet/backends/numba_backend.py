@@ -31,6 +31,7 @@ import numpy as np
 from ..kernels import cpu as K
 from .array_backend import ArrayBackend, gathers_rows
 from .base import check_activation
+from .cpu_replay import ReplayStep
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: ``dW = (dZ / m) A_prev^T`` of at most this many multiply-adds gets ``dZ / m`` column-major:
@@ -39,6 +40,34 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SMALL_DW = 1 << 19
 #: Scratch arrays ``linear_backward`` keeps per thread (one per layer and batch shape).
 _MAX_SCRATCH = 32
+
+
+def _replay_from_env():
+    raw = os.environ.get("XPNET_NUMBA_REPLAY", "").strip().lower()
+    if raw in ("", "1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"XPNET_NUMBA_REPLAY must be 1 or 0 (also true/false, yes/no, on/off), "
+                     f"got {raw!r}")
+
+
+def _nothing():
+    """The replay of an identity op (``linear`` activation and its backward)."""
+
+
+def _linear_backward_op(dZ, A_prev, W, dW_out, db_out, scaled, dA_prev):
+    """``linear_backward``'s work redone into the same arrays (for ``ReplayStep``)."""
+    inv_m = 1.0 / dZ.shape[1]
+    A_prev_T, W_T = A_prev.T, W.T
+
+    def op():
+        K.scale_rowsum(dZ, inv_m, scaled, db_out)
+        np.matmul(scaled, A_prev_T, out=dW_out)
+        if dA_prev is not None:
+            np.matmul(W_T, dZ, out=dA_prev)
+
+    return op
 
 
 _THREADS_LOCK = threading.Lock()
@@ -118,11 +147,14 @@ class NumbaBackend(ArrayBackend):
 
     name = "numba"
     device = "cpu"
+    _replay = None  # the Recording of a ReplayStep while it records (see ``cpu_replay``)
 
-    def __init__(self, parallel_min="env"):
+    def __init__(self, parallel_min="env", replay=None):
         super().__init__(np)
         #: Arrays of at least this many elements use the multi-threaded kernels; None: never.
         self.parallel_min = _parallel_min_from_env() if parallel_min == "env" else parallel_min
+        #: Replay static training steps (``ReplayStep``); None: ``XPNET_NUMBA_REPLAY``, on.
+        self.replay = _replay_from_env() if replay is None else bool(replay)
 
     def _parallel(self, size):
         if self.parallel_min is None or size < self.parallel_min:
@@ -168,20 +200,37 @@ class NumbaBackend(ArrayBackend):
 
     # --------------------------------------------------------------- activations
     def activation_forward(self, name, Z, slope=0.01):
-        if name == "linear" or not _kernel_ready(Z):
+        if name == "linear":
+            self._record(_nothing)  # A is Z itself
+            return Z
+        if not _kernel_ready(Z):
             return super().activation_forward(name, Z, slope)
         if name == "softmax":
             if Z.ndim != 2:
                 return super().activation_forward(name, Z, slope)
             A = np.empty_like(Z)
             self._softmax_into(Z, None, A)
+            self._record(lambda: self._softmax_into(Z, None, A))
             return A
         code = K.CODES.get(name)
         if code is None:
             check_activation(name)
         A = np.empty_like(Z)
-        self._forward(code, _as_2d(Z), None, _as_2d(A), slope)
+        Z2, A2 = _as_2d(Z), _as_2d(A)
+        self._forward(code, Z2, None, A2, slope)
+        self._record(lambda: self._forward(code, Z2, None, A2, slope))
         return A
+
+    def _record(self, op):
+        """Hand ``op`` (this call's work redone into the same arrays) to a recording
+        ``ReplayStep``, if one is recording (see ``cpu_replay``)."""
+        if self._replay is not None:
+            self._replay.record(op)
+
+    def step_runner(self, step):
+        """``step`` recorded once and replayed as bare kernel and BLAS calls (``ReplayStep``),
+        unless ``XPNET_NUMBA_REPLAY=0``."""
+        return ReplayStep(self, step) if self.replay else step
 
     def _softmax_into(self, Z, b, A):
         if self._parallel(Z.size):
@@ -205,25 +254,28 @@ class NumbaBackend(ArrayBackend):
         if activation == "softmax":
             A = np.empty_like(Z)
             self._softmax_into(Z, b, A)
+            self._record(lambda: (np.matmul(W, A_prev, out=Z), self._softmax_into(Z, b, A)))
             return Z, A
         code = K.CODES.get(activation)
         if code is None:
             check_activation(activation)
         A = Z if code == K.LINEAR else np.empty_like(Z)
         self._forward(code, Z, b, A, slope)
+        self._record(lambda: (np.matmul(W, A_prev, out=Z), self._forward(code, Z, b, A, slope)))
         return Z, A
 
     def activation_backward(self, name, dA, Z, A, slope=0.01):
-        if name == "linear" or not _kernel_ready(dA, Z, A) or not dA.shape == Z.shape == A.shape:
+        if name == "linear":
+            self._record(_nothing)  # dZ is dA itself
+            return dA
+        if not _kernel_ready(dA, Z, A) or not dA.shape == Z.shape == A.shape:
             return super().activation_backward(name, dA, Z, A, slope)
         dZ = np.empty_like(dA)
         if name == "softmax":
             if dA.ndim != 2:
                 return super().activation_backward(name, dA, Z, A, slope)
-            if self._parallel(dA.size):
-                K.softmax_backward_parallel(dA, A, dZ, K.column_chunks(dA.shape[1]))
-            else:
-                K.softmax_backward_cols(dA, A, dZ, 0, dA.shape[1])
+            self._softmax_backward(dA, A, dZ)
+            self._record(lambda: self._softmax_backward(dA, A, dZ))
             return dZ
         code = K.CODES.get(name)
         if code is None:
@@ -232,11 +284,21 @@ class NumbaBackend(ArrayBackend):
             dA2, Z2, A2, dZ2 = dA, Z, A, dZ
         else:
             dA2, Z2, A2, dZ2 = _as_2d(dA), _as_2d(Z), _as_2d(A), _as_2d(dZ)
-        if self._parallel(dA.size):
-            K.backward_parallel(code, dA2, Z2, A2, dZ2, float(slope))
-        else:
-            K.backward_rows(code, dA2, Z2, A2, dZ2, float(slope), 0, dA2.shape[0])
+        self._backward(code, dA2, Z2, A2, dZ2, slope)
+        self._record(lambda: self._backward(code, dA2, Z2, A2, dZ2, slope))
         return dZ
+
+    def _softmax_backward(self, dA, A, dZ):
+        if self._parallel(dA.size):
+            K.softmax_backward_parallel(dA, A, dZ, K.column_chunks(dA.shape[1]))
+        else:
+            K.softmax_backward_cols(dA, A, dZ, 0, dA.shape[1])
+
+    def _backward(self, code, dA, Z, A, dZ, slope):
+        if self._parallel(dA.size):
+            K.backward_parallel(code, dA, Z, A, dZ, float(slope))
+        else:
+            K.backward_rows(code, dA, Z, A, dZ, float(slope), 0, dA.shape[0])
 
     def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
         arrays = (dZ, dW_out) if db_out is None else (dZ, dW_out, db_out)
@@ -248,7 +310,10 @@ class NumbaBackend(ArrayBackend):
         scaled = self._scaled_buffer(dZ, column_major)
         K.scale_rowsum(dZ, 1.0 / m, scaled, db_out)
         np.matmul(scaled, A_prev.T, out=dW_out)       # dW = (dZ / m) A_prev^T
-        return np.matmul(W.T, dZ) if need_dA_prev else None
+        dA_prev = np.matmul(W.T, dZ) if need_dA_prev else None
+        if self._replay is not None:
+            self._record(_linear_backward_op(dZ, A_prev, W, dW_out, db_out, scaled, dA_prev))
+        return dA_prev
 
     def _scaled_buffer(self, dZ, column_major):
         """The scratch ``(n, m)`` array ``linear_backward`` writes ``dZ / m`` into: one per
@@ -274,14 +339,16 @@ class NumbaBackend(ArrayBackend):
                 and ZL.shape == AL.shape == Y.shape):
             return super().loss(loss, ZL, AL, Y)
         if loss == "categorical_crossentropy":
-            cost = K.categorical_crossentropy(ZL, Y)
+            kernel, args = K.categorical_crossentropy, (ZL, Y)
         elif loss == "binary_crossentropy":
-            cost = K.binary_crossentropy(ZL, Y)
+            kernel, args = K.binary_crossentropy, (ZL, Y)
         elif loss == "mse":
-            cost = K.mean_squared_error(AL, Y)
+            kernel, args = K.mean_squared_error, (AL, Y)
         else:
             return super().loss(loss, ZL, AL, Y)
-        return np.asarray(cost, dtype=ZL.dtype)
+        cost = np.asarray(kernel(*args), dtype=ZL.dtype)
+        self._record(lambda: cost.fill(kernel(*args)))
+        return cost
 
     # ------------------------------------------------ optimizer updates (flat buffers)
     def _flat_ready(self, *arrays):

@@ -1,0 +1,143 @@
+"""Replaying a static training step on the CPU: the numba backend's ``step_runner``.
+
+The CPU analogue of ``cuda_graph.GraphStep``. A mini-batch step of a small network spends a
+good part of its time in Python: the model code's loops and the backend's checks before each
+kernel. ``ReplayStep`` runs the step eagerly once, records it once, and from then on runs only
+what was recorded: a flat list of kernel and BLAS calls writing into the same arrays.
+
+Recording works at the backend's interface. While it runs, every public backend method is
+wrapped on the instance; each outermost call either records its own replay (the numba
+backend's fused ops call ``record``) or is one of the generic NumPy operations below, replayed
+as the same ufunc or reduction with ``out=`` the recorded result (a NumPy scalar result is
+returned to the caller as a 0-d array, so the replay has somewhere to write it). Any other
+call, or a fused op that took a fallback path without recording, makes the runner run the
+step eagerly from then on: slower, never wrong.
+
+What makes the replay correct is the training loop's ``step_runner`` contract: the step's
+shapes and scalars are the same on every call, it reads and writes only fixed arrays, and it
+writes only through backend calls (model.py and batchnorm.py use ``out=`` for that).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Backend
+
+#: Backend methods replayed as the NumPy ufunc of the same name, ``out=`` the result.
+UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply,
+          "divide": np.divide, "maximum": np.maximum, "square": np.square, "sqrt": np.sqrt,
+          "exp": np.exp, "log": np.log, "log1p": np.log1p, "abs": np.abs}
+#: Backend methods replayed as the NumPy reduction of the same name, ``out=`` the result.
+REDUCTIONS = {"sum": np.sum, "mean": np.mean}
+#: Every public method of the backend interface (the names wrapped while recording).
+INTERFACE = tuple(name for name in dir(Backend)
+                  if not name.startswith("_") and callable(getattr(Backend, name)))
+
+
+class Recording:
+    """The ops of one step being recorded; ``depth`` > 1 inside a backend method."""
+
+    def __init__(self):
+        self.ops = []
+        self.depth = 0
+        self.failed = None
+
+    def record(self, op):
+        """Called by a fused backend op: ``op()`` redoes its work into the same arrays."""
+        if self.depth == 1:
+            self.ops.append(op)
+
+
+def _generic(name, args, kwargs, result):
+    """``(result, op)`` replaying the generic call ``name``, or None if it has no replay."""
+    if name in UFUNCS or name in REDUCTIONS or name in ("matmul", "output_delta"):
+        if not isinstance(result, np.ndarray):
+            result = np.asarray(result)  # a NumPy scalar: give the replay an array to write
+        fn = UFUNCS.get(name) or REDUCTIONS.get(name)
+        if name == "matmul":
+            a, b = args[:2]
+            return result, lambda: np.matmul(a, b, out=result)
+        if name == "output_delta":  # the interface's A - Y
+            AL, Y = args[1], args[2]
+            return result, lambda: np.subtract(AL, Y, out=result)
+        if name in UFUNCS:
+            operands = args[:fn.nin]
+            return result, lambda: fn(*operands, out=result)
+        x = args[0]
+        axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+        keepdims = kwargs.get("keepdims", args[2] if len(args) > 2 else False)
+        return result, lambda: fn(x, axis=axis, keepdims=keepdims, out=result)
+    return None
+
+
+class ReplayStep:
+    """Call to run ``step()``: eagerly for the first ``warmup`` calls, recorded on the next,
+    replayed after that. ``mode`` is ``"warming up"``, ``"replaying"`` or ``"eager"`` (the
+    recording found a call it cannot replay; ``error`` says which)."""
+
+    def __init__(self, backend, step, warmup=1):
+        if warmup < 1:
+            raise ValueError(f"warmup must be at least 1, got {warmup}")
+        self.backend = backend
+        self.step = step
+        self.warmup = int(warmup)
+        self.calls = 0
+        self.ops = None
+        self.error = None
+
+    @property
+    def mode(self):
+        if self.ops is not None:
+            return "replaying"
+        return "eager" if self.error is not None else "warming up"
+
+    def __call__(self):
+        if self.ops is not None:
+            for op in self.ops:
+                op()
+            return
+        self.calls += 1
+        if self.error is not None or self.calls <= self.warmup:
+            self.step()
+            return
+        rec = self._record()  # runs the step once, eagerly, while recording it
+        if rec.failed is None:
+            self.ops = rec.ops
+        else:
+            self.error = rec.failed
+
+    def _record(self):
+        bk, rec = self.backend, Recording()
+        cls = type(bk)
+        for name in INTERFACE:
+            setattr(bk, name, _wrap(bk, rec, name, getattr(cls, name)))
+        bk._replay = rec
+        try:
+            self.step()
+        finally:
+            bk._replay = None
+            for name in INTERFACE:
+                delattr(bk, name)
+        return rec
+
+
+def _wrap(bk, rec, name, method):
+    def wrapped(*args, **kwargs):
+        rec.depth += 1
+        before = len(rec.ops)
+        try:
+            result = method(bk, *args, **kwargs)
+        finally:
+            rec.depth -= 1
+        if rec.depth or rec.failed is not None or len(rec.ops) > before:
+            return result
+        generic = _generic(name, args, kwargs, result)
+        if generic is None:
+            rec.failed = f"{name}() has no replay here"
+            return result
+        result, op = generic
+        rec.ops.append(op)
+        return result
+
+    return wrapped
