@@ -102,3 +102,37 @@ def test_replay_gives_up_on_a_call_it_cannot_redo():
     assert float(total) == 4 * 15.0  # every call still did the step's work
     with pytest.raises(ValueError, match="warmup must be at least 1"):
         ReplayStep(bk, lambda: None, warmup=0)
+
+
+def test_recording_in_one_thread_leaves_other_threads_calls_alone():
+    """A search fits trials in threads on one shared backend object: while one thread records,
+    the others' calls pass through unrecorded and unchanged."""
+    import threading
+
+    bk = numba_backend.NumbaBackend()
+    x = np.arange(6.0).reshape(2, 3)
+    total = np.zeros(())
+    started, release = threading.Event(), threading.Event()
+    seen = []
+
+    def step():
+        bk.add(total, bk.sum(bk.multiply(x, 2.0)), out=total)
+        if runner.calls == 2 and not started.is_set():  # recording: let the other thread in
+            started.set()
+            release.wait(5)
+
+    def other():
+        started.wait(5)
+        seen.append(bk.multiply(x, 3.0))  # goes through the recording's wrapper
+        release.set()
+
+    runner = ReplayStep(bk, step)
+    worker = threading.Thread(target=other)
+    worker.start()
+    runner()
+    runner()
+    worker.join(5)
+    runner()
+    assert runner.mode == "replaying" and len(runner.ops) == 3
+    np.testing.assert_array_equal(seen[0], 3.0 * x)
+    assert float(total) == 3 * 30.0

@@ -20,6 +20,8 @@ writes only through backend calls (model.py and batchnorm.py use ``out=`` for th
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .base import Backend
@@ -30,22 +32,27 @@ UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply,
           "exp": np.exp, "log": np.log, "log1p": np.log1p, "abs": np.abs}
 #: Backend methods replayed as the NumPy reduction of the same name, ``out=`` the result.
 REDUCTIONS = {"sum": np.sum, "mean": np.mean}
+#: One recording at a time per process (the wrappers live on the shared backend object).
+_RECORDING = threading.Lock()
 #: Every public method of the backend interface (the names wrapped while recording).
 INTERFACE = tuple(name for name in dir(Backend)
                   if not name.startswith("_") and callable(getattr(Backend, name)))
 
 
 class Recording:
-    """The ops of one step being recorded; ``depth`` > 1 inside a backend method."""
+    """The ops of one step being recorded by the thread ``owner``; ``depth`` > 1 inside a
+    backend method. Calls from other threads (a search fitting trials in threads shares the
+    backend object) pass through unrecorded."""
 
     def __init__(self):
         self.ops = []
         self.depth = 0
         self.failed = None
+        self.owner = threading.get_ident()
 
     def record(self, op):
         """Called by a fused backend op: ``op()`` redoes its work into the same arrays."""
-        if self.depth == 1:
+        if self.depth == 1 and threading.get_ident() == self.owner:
             self.ops.append(op)
 
 
@@ -110,20 +117,23 @@ class ReplayStep:
     def _record(self):
         bk, rec = self.backend, Recording()
         cls = type(bk)
-        for name in INTERFACE:
-            setattr(bk, name, _wrap(bk, rec, name, getattr(cls, name)))
-        bk._replay = rec
-        try:
-            self.step()
-        finally:
-            bk._replay = None
+        with _RECORDING:
             for name in INTERFACE:
-                delattr(bk, name)
+                setattr(bk, name, _wrap(bk, rec, name, getattr(cls, name)))
+            bk._replay = rec
+            try:
+                self.step()
+            finally:
+                bk._replay = None
+                for name in INTERFACE:
+                    delattr(bk, name)
         return rec
 
 
 def _wrap(bk, rec, name, method):
     def wrapped(*args, **kwargs):
+        if threading.get_ident() != rec.owner:
+            return method(bk, *args, **kwargs)
         rec.depth += 1
         before = len(rec.ops)
         try:
