@@ -10,9 +10,27 @@ Kernel backends (numba, cupy) subclass ``ArrayBackend`` and override only what t
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def env_flag(name, environ=None, default=False):
+    """Read a boolean environment variable (1/0, true/false, yes/no, on/off; unset or empty
+    is ``default``); anything else is a ValueError naming the variable."""
+    raw = (os.environ if environ is None else environ).get(name, "")
+    value = raw.strip().lower()
+    if not value:
+        return default
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {raw!r}")
 
 
 class Backend:

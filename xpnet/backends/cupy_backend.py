@@ -29,31 +29,13 @@ from ..kernels.cublas import Gemm
 from . import BackendUnavailable
 from .cuda_graph import GraphStep
 from .array_backend import ArrayBackend
-from .base import check_activation, np_dtype
+from .base import check_activation, env_flag, np_dtype
 
 INSTALL_HINT = ('pip install "xpnet[cuda]" (CuPy for CUDA 13 drivers) or '
                 'pip install "xpnet[cuda12]" (CuPy for CUDA 12 drivers)')
 NVRTC_HINT = ("CuPy compiles kernels with NVRTC from the CUDA Toolkit: install the toolkit "
               "matching the CuPy wheel (CUDA 12 or 13), or its libraries from PyPI with the "
               "[ctk] extra of recent CuPy wheels, e.g. pip install \"cupy-cuda13x[ctk]\"")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
-
-
-def env_flag(name, environ=None, default=False):
-    """Read a boolean environment variable (1/0, true/false, yes/no, on/off; unset or empty
-    is ``default``)."""
-    raw = (os.environ if environ is None else environ).get(name, "")
-    if not raw.strip():
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {raw!r}")
-
-
 def import_cupy():
     """``import cupy``, or BackendUnavailable saying whether it is missing or broken."""
     try:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..kernels import cpu as K
 from .array_backend import ArrayBackend, gathers_rows
-from .base import check_activation
+from .base import check_activation, env_flag
 from .cpu_replay import ReplayStep
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -40,16 +40,6 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SMALL_DW = 1 << 19
 #: Scratch arrays ``linear_backward`` keeps per thread (one per layer and batch shape).
 _MAX_SCRATCH = 32
-
-
-def _replay_from_env():
-    raw = os.environ.get("XPNET_NUMBA_REPLAY", "").strip().lower()
-    if raw in ("", "1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ValueError(f"XPNET_NUMBA_REPLAY must be 1 or 0 (also true/false, yes/no, on/off), "
-                     f"got {raw!r}")
 
 
 def _nothing():
@@ -154,7 +144,9 @@ class NumbaBackend(ArrayBackend):
         #: Arrays of at least this many elements use the multi-threaded kernels; None: never.
         self.parallel_min = _parallel_min_from_env() if parallel_min == "env" else parallel_min
         #: Replay static training steps (``ReplayStep``); None: ``XPNET_NUMBA_REPLAY``, on.
-        self.replay = _replay_from_env() if replay is None else bool(replay)
+        if replay is None:
+            replay = env_flag("XPNET_NUMBA_REPLAY", default=True)
+        self.replay = bool(replay)
 
     def _parallel(self, size):
         if self.parallel_min is None or size < self.parallel_min:
