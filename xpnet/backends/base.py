@@ -33,6 +33,32 @@ def env_flag(name, environ=None, default=False):
     raise ValueError(f"{name} must be 1 or 0 (also true/false, yes/no, on/off), got {raw!r}")
 
 
+class RecordedStep:
+    """Base of the ``step_runner`` results that record a static training step once and replay
+    it (``cuda_graph.GraphStep``, ``cpu_replay.ReplayStep``): the first ``warmup`` calls run
+    ``step()`` eagerly, the next records it, later ones replay. ``mode`` is ``"warming up"``,
+    ``"replaying"`` or ``"eager"`` (recording failed for good; ``error`` says why)."""
+
+    def __init__(self, step, warmup=1):
+        if warmup < 1:
+            raise ValueError(f"warmup must be at least 1 (the first call runs the step "
+                             f"eagerly before it is recorded), got {warmup}")
+        self.step = step
+        self.warmup = int(warmup)
+        self.calls = 0
+        self.error = None
+
+    @property
+    def replaying(self):
+        raise NotImplementedError
+
+    @property
+    def mode(self):
+        if self.replaying:
+            return "replaying"
+        return "eager" if self.error is not None else "warming up"
+
+
 class Backend:
     """Abstract backend. ``name`` identifies it; ``device`` describes where arrays live."""
 

@@ -24,7 +24,7 @@ import threading
 
 import numpy as np
 
-from .base import Backend
+from .base import Backend, RecordedStep
 
 #: Backend methods replayed as the NumPy ufunc of the same name, ``out=`` the result.
 UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply,
@@ -78,26 +78,18 @@ def _generic(name, args, kwargs, result):
     return None
 
 
-class ReplayStep:
-    """Call to run ``step()``: eagerly for the first ``warmup`` calls, recorded on the next,
-    replayed after that. ``mode`` is ``"warming up"``, ``"replaying"`` or ``"eager"`` (the
-    recording found a call it cannot replay; ``error`` says which)."""
+class ReplayStep(RecordedStep):
+    """``RecordedStep`` whose recording is the list of kernel and BLAS calls of one step (a call
+    it cannot replay -> ``"eager"``, with ``error`` naming it)."""
 
     def __init__(self, backend, step, warmup=1):
-        if warmup < 1:
-            raise ValueError(f"warmup must be at least 1, got {warmup}")
+        super().__init__(step, warmup)
         self.backend = backend
-        self.step = step
-        self.warmup = int(warmup)
-        self.calls = 0
         self.ops = None
-        self.error = None
 
     @property
-    def mode(self):
-        if self.ops is not None:
-            return "replaying"
-        return "eager" if self.error is not None else "warming up"
+    def replaying(self):
+        return self.ops is not None
 
     def __call__(self):
         if self.ops is not None:

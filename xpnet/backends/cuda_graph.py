@@ -28,30 +28,22 @@ from __future__ import annotations
 
 import warnings
 
+from .base import RecordedStep
 
-class GraphStep:
-    """Call to run ``step()``: eagerly for the first ``warmup`` calls, recorded as a CUDA graph
-    on the next call, replayed after that. ``mode`` says which of ``"warming up"``,
-    ``"replaying"`` or ``"eager"`` (capture failed; ``error`` holds why)."""
+
+class GraphStep(RecordedStep):
+    """``RecordedStep`` whose recording is a CUDA graph (capture fails -> ``"eager"``)."""
 
     def __init__(self, cp, step, warmup=1):
-        if warmup < 1:
-            raise ValueError(f"warmup must be at least 1 (the eager run fills the step's "
-                             f"memory pool before capture), got {warmup}")
+        super().__init__(step, warmup)
         self.cp = cp
-        self.step = step
-        self.warmup = int(warmup)
-        self.calls = 0
         self.graph = None
-        self.error = None
         self.stream = cp.cuda.Stream()
         self.pool = cp.cuda.MemoryPool()
 
     @property
-    def mode(self):
-        if self.graph is not None:
-            return "replaying"
-        return "eager" if self.error is not None else "warming up"
+    def replaying(self):
+        return self.graph is not None
 
     def __call__(self):
         current = self.cp.cuda.get_current_stream()
