@@ -58,24 +58,24 @@ class Recording:
 
 def _generic(name, args, kwargs, result):
     """``(result, op)`` replaying the generic call ``name``, or None if it has no replay."""
-    if name in UFUNCS or name in REDUCTIONS or name in ("matmul", "output_delta"):
-        if not isinstance(result, np.ndarray):
-            result = np.asarray(result)  # a NumPy scalar: give the replay an array to write
-        fn = UFUNCS.get(name) or REDUCTIONS.get(name)
-        if name == "matmul":
-            a, b = args[:2]
-            return result, lambda: np.matmul(a, b, out=result)
-        if name == "output_delta":  # the interface's A - Y
-            AL, Y = args[1], args[2]
-            return result, lambda: np.subtract(AL, Y, out=result)
-        if name in UFUNCS:
-            operands = args[:fn.nin]
-            return result, lambda: fn(*operands, out=result)
-        x = args[0]
-        axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
-        keepdims = kwargs.get("keepdims", args[2] if len(args) > 2 else False)
-        return result, lambda: fn(x, axis=axis, keepdims=keepdims, out=result)
-    return None
+    if name not in UFUNCS and name not in REDUCTIONS and name not in ("matmul", "output_delta"):
+        return None
+    if not isinstance(result, np.ndarray):
+        result = np.asarray(result)  # a NumPy scalar: give the replay an array to write
+    if name == "matmul":
+        a, b = args[:2]
+        return result, lambda: np.matmul(a, b, out=result)
+    if name == "output_delta":  # the interface's A - Y
+        AL, Y = args[1], args[2]
+        return result, lambda: np.subtract(AL, Y, out=result)
+    if name in UFUNCS:
+        fn = UFUNCS[name]
+        operands = args[:fn.nin]
+        return result, lambda: fn(*operands, out=result)
+    fn, x = REDUCTIONS[name], args[0]
+    axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+    keepdims = kwargs.get("keepdims", args[2] if len(args) > 2 else False)
+    return result, lambda: fn(x, axis=axis, keepdims=keepdims, out=result)
 
 
 class ReplayStep(RecordedStep):

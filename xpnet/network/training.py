@@ -37,7 +37,8 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
     ``state`` carries ``bk, arch, params, grads, bn_state, optimizer, l2, batch_size``; the
     epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
     Full gathered batches run through ``bk.step_runner``: the same forward, cost and backward
-    on fixed buffers, which the cupy backend records once as a CUDA graph and replays.
+    on fixed buffers, which the cupy backend records once as a CUDA graph and the numba backend
+    as a list of kernel and BLAS calls, and replay.
     """
     bk = state.bk
     m = X.shape[1]
