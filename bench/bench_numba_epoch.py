@@ -4,7 +4,8 @@
   128, Adam (lr 1e-3), float32, 60,000 synthetic samples, on the numba and numpy backends
   (``xpnet.network.training.run_epoch`` on a state built like ``NeuralNetwork._setup``) and in
   PyTorch (``nn.Linear``, ``ReLU``, ``CrossEntropyLoss``, ``torch.optim.Adam`` defaults, 2 threads).
-- ``activation``: ``A = g(Z)`` and ``dZ = dA * g'(Z)`` on ``Z (1024, 4096)`` float32.
+- ``activation``: ``A = g(Z)`` and ``dZ = dA * g'(Z)`` on ``Z (1024, 4096)`` float32, with a
+  ``floor`` row: a copy and a product on two threads, the least memory traffic such a kernel has.
 
 As pytest-benchmark tests (one row each)::
 
@@ -14,6 +15,7 @@ As a script, the rows run interleaved round by round, which keeps a shared machi
 changes from favouring one row, and the ratios are printed (medians, with min-max)::
 
     python bench/bench_numba_epoch.py [--rounds 7] [--quick]
+    python bench/bench_numba_epoch.py --activations-only [--warm-ms 30]   # steady state
     python bench/bench_numba_epoch.py --compile     # fresh-process compile/load cost of a fit
     python bench/bench_numba_epoch.py --accuracy    # exhaustive float32 exp/tanh error bounds
 """
@@ -95,14 +97,63 @@ def torch_epoch(data, fused=False):
                            generator=torch.Generator().manual_seed(1))
 
 
+_FLOOR_KERNELS = []
+
+
+def _floor_kernels():
+    """Two multi-threaded Numba kernels with the least memory traffic any fused forward +
+    backward of an elementwise activation has: ``A = Z`` (read one array, write one) and ``dZ =
+    dA * X`` (read two, write one), rows split across threads like the backend's kernels."""
+    if not _FLOOR_KERNELS:
+        from numba import njit, prange
+
+        @njit(parallel=True, nogil=True)
+        def copy(Z, A):
+            for i in prange(Z.shape[0]):
+                for j in range(Z.shape[1]):
+                    A[i, j] = Z[i, j]
+
+        @njit(parallel=True, nogil=True)
+        def multiply(dA, X, dZ):
+            for i in prange(dA.shape[0]):
+                for j in range(dA.shape[1]):
+                    dZ[i, j] = dA[i, j] * X[i, j]
+
+        _FLOOR_KERNELS.extend((copy, multiply))
+    return _FLOOR_KERNELS
+
+
+def floor_work(shape=ACT_SHAPE):
+    """The ``floor`` row: a copy then a product of float32 arrays of ``shape`` on Numba's
+    threads, outputs allocated per call as the activation rows do, so its time is what memory
+    alone costs a fused kernel here and ``numpy / floor`` the most speedup one can reach."""
+    from xpnet.backends.numba_backend import start_threads
+
+    start_threads()
+    copy, multiply = _floor_kernels()
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal(shape, dtype=np.float32)
+    dA = rng.standard_normal(shape, dtype=np.float32)
+
+    def work():
+        A = np.empty_like(Z)
+        copy(Z, A)
+        dZ = np.empty_like(dA)
+        multiply(dA, A, dZ)
+        return dZ
+    return work
+
+
 def activation_work(backend, name, shape=ACT_SHAPE):
     """A callable doing ``A = g(Z)`` then ``dZ = dA * g'(Z)`` on float32 ``Z`` of ``shape``.
 
     ``backend="numba-threads"``: the numba backend with its multi-threaded kernels on from
-    2**20 elements (``XPNET_NUMBA_PARALLEL_MIN=1048576``).
+    2**20 elements (``XPNET_NUMBA_PARALLEL_MIN=1048576``); ``"floor"``: ``floor_work``.
     """
     from xpnet.backends import resolve
 
+    if backend == "floor":
+        return floor_work(shape)
     if backend == "numba-threads":
         from xpnet.backends.numba_backend import NumbaBackend
         bk = NumbaBackend(parallel_min=1 << 20)
@@ -126,7 +177,8 @@ def _available(name):
             return False
         return True
     from xpnet.backends import available_backends
-    return name.split("-")[0] in available_backends()
+    backend = "numba" if name == "floor" else name.split("-")[0]
+    return backend in available_backends()
 
 
 # ------------------------------------------------------------- pytest-benchmark rows
@@ -151,7 +203,7 @@ if pytest is not None:
     # (same libgomp) and which slows its epoch. In one pytest process these rows also pay page
     # faults the epochs' large allocations leave behind; the script mode runs them in a fresh
     # process and is the one to quote.
-    @pytest.mark.parametrize("impl", ["numba", "numba-threads", "numpy"])
+    @pytest.mark.parametrize("impl", ["numba", "numba-threads", "numpy", "floor"])
     @pytest.mark.parametrize("name", ACTIVATIONS)
     def test_activation(benchmark, impl, name):
         if not _available(impl):
@@ -163,19 +215,23 @@ if pytest is not None:
 
 
 # ------------------------------------------------------------------ script mode
-def interleaved(rows, rounds, settle=0.2, warm=False):
+def interleaved(rows, rounds, settle=0.2, warm=False, warm_s=0.0):
     """Time each ``(name, callable)`` once per round, rows interleaved; ``{name: [seconds]}``.
 
-    With ``warm`` each timed call follows an untimed one of the same row, so it measures the
-    steady state of a multi-epoch fit. (On this VM the first epoch after a second or more of
-    other work pays up to 0.3 s more to fault in its fresh 188 MB shuffled copy of ``X``: memory
-    freed a while ago costs far more to touch again than memory freed just now.)
+    With ``warm`` each timed call follows an untimed one of the same row (repeated until
+    ``warm_s`` seconds have passed), so it measures the steady state of a multi-epoch fit. (On
+    this VM the first epoch after a second or more of other work pays up to 0.3 s more to fault
+    in its fresh 188 MB shuffled copy of ``X``: memory freed a while ago costs far more to touch
+    again than memory freed just now.)
     """
     times = {name: [] for name, _ in rows}
     for _ in range(rounds):
         for name, fn in rows:
             if warm:
+                begin = time.perf_counter()
                 fn()
+                while time.perf_counter() - begin < warm_s:
+                    fn()
             time.sleep(settle)  # let the previous row's BLAS/OpenMP threads go idle
             start = time.perf_counter()
             fn()
@@ -209,8 +265,14 @@ def run_epochs(rounds, samples, inputs="uniform"):
     return times
 
 
-def run_activations(rounds, shape=ACT_SHAPE):
+def run_activations(rounds, shape=ACT_SHAPE, warm_ms=0.0):
     """Each call allocates its outputs (``A``, ``dZ`` and NumPy's temporaries), as in training.
+
+    The ``floor`` row (``floor_work``) moves the least memory any fused kernel must, so
+    ``numpy/floor`` is the most speedup memory allows and ``numba-threads/floor`` how far a
+    kernel is from it. ``warm_ms``: untimed calls of a row for that long before its timed one
+    (default: one call). On this VM the multi-threaded rows run their compute-bound parts
+    slower for a few ms after the second core idled through the serial rows.
 
     ``main`` runs this in fresh processes, with glibc's defaults and with ``KEEP_BLOCKS``:
     whether a fresh 16 MB output costs about 4,000 page faults depends on what the process
@@ -218,18 +280,22 @@ def run_activations(rounds, shape=ACT_SHAPE):
     page faults do not scale with threads. And the ``numba-threads`` rows start Numba's OpenMP
     pool, which PyTorch in the same process shares.
     """
+    warm = f"{warm_ms:g} ms of warm-up calls" if warm_ms else "warm-up"
     print(f"\nactivation forward + backward on {shape} float32, {rounds} interleaved rounds of "
-          "warm-up + timed call; ms, median [min-max]")
+          f"{warm} + timed call; ms, median [min-max]")
     for name in ACTIVATIONS:
         rows = [(impl, activation_work(impl, name, shape))
-                for impl in ("numba", "numba-threads", "numpy") if _available(impl)]
+                for impl in ("numba", "numba-threads", "numpy", "floor") if _available(impl)]
         for _, fn in rows:
             fn()
-        times = interleaved(rows, rounds, settle=0.0, warm=True)
+        times = interleaved(rows, rounds, settle=0.0, warm=True, warm_s=warm_ms / 1e3)
         med = {impl: float(np.median(ts)) for impl, ts in times.items()}
         line = "  ".join(f"{impl} {_fmt(ts, 1e3, 2)}" for impl, ts in times.items())
         ratios = "  ".join(f"numpy/{impl} = {med['numpy'] / med[impl]:.1f}x"
-                           for impl in ("numba", "numba-threads") if impl in med and "numpy" in med)
+                           for impl in ("numba", "numba-threads", "floor")
+                           if impl in med and "numpy" in med)
+        if "floor" in med and "numba-threads" in med:
+            ratios += f"  numba-threads/floor = {med['numba-threads'] / med['floor']:.2f}"
         print(f"  {name:8s} {line}  {ratios}")
 
 
@@ -285,6 +351,9 @@ def main(argv=None):
     parser.add_argument("--activations-only", action="store_true",
                         help="only the activation rows (the full run starts them in a fresh "
                              "process)")
+    parser.add_argument("--warm-ms", type=float, default=0.0,
+                        help="activation rows: untimed calls for this long before each timed "
+                             "one (default: one call)")
     parser.add_argument("--inputs", choices=("uniform", "normal", "both"), default="both",
                         help="epoch data: uniform [0, 1) pixels, standard normal, or both")
     args = parser.parse_args(argv)
@@ -294,7 +363,7 @@ def main(argv=None):
         return run_accuracy()
     rounds = 3 if args.quick else args.rounds
     if args.activations_only:
-        run_activations(max(rounds, 9))
+        run_activations(max(rounds, 9), warm_ms=args.warm_ms)
         return 0
     for inputs in (("uniform", "normal") if args.inputs == "both" else (args.inputs,)):
         run_epochs(rounds, 6_000 if args.quick else SAMPLES, inputs)
@@ -305,7 +374,8 @@ def main(argv=None):
             print(f"\n[{label}{': ' if env else ''}"
                   f"{' '.join(f'{k}={v}' for k, v in env.items())}]", flush=True)
             subprocess.run([sys.executable, os.path.abspath(__file__), "--activations-only",
-                            "--rounds", str(rounds)], check=True, env=dict(os.environ, **env))
+                            "--rounds", str(rounds), "--warm-ms", str(args.warm_ms)],
+                           check=True, env=dict(os.environ, **env))
     return 0
 
 
