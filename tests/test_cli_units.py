@@ -240,3 +240,33 @@ def test_config_errors(tmp_path):
     (tmp_path / "bad.toml").write_text("epochs = 0\n")
     with pytest.raises(ValueError, match="epochs: must be a positive integer"):
         opts.load_config(tmp_path / "bad.toml")
+
+
+def test_a_model_saved_on_a_missing_backend_names_the_cli_option(tmp_path, monkeypatch):
+    import xpnet
+    from xpnet.backends import BackendUnavailable
+    from xpnet.cli import CLIError
+    from xpnet.commands._common import load_model
+    from xpnet.network import persistence
+
+    X = np.random.default_rng(0).standard_normal((20, 3))
+    model = xpnet.NeuralNetwork(hidden=(4,), epochs=1, seed=0, backend="numpy")
+    model.fit(X, X[:, 0] > 0).save(tmp_path / "m.npz")
+    real = persistence.resolve
+
+    def resolve(name):
+        if name == "numpy":
+            raise BackendUnavailable("backend 'numpy' cannot load here: a test says so")
+        return real(name)
+
+    monkeypatch.setattr(persistence, "resolve", resolve)
+    with pytest.raises(BackendUnavailable, match="pass backend='numpy'"):
+        xpnet.load(tmp_path / "m.npz")
+    with pytest.raises(CLIError) as err:
+        load_model(str(tmp_path / "m.npz"))
+    message = str(err.value)
+    assert "a test says so" in message and "add --backend numpy" in message
+    assert "backend=" not in message
+    with pytest.raises(BackendUnavailable, match="a test says so"):
+        load_model(str(tmp_path / "m.npz"), backend="numpy")
+    assert load_model(str(tmp_path / "m.npz"), backend="loops").backend == "loops"

@@ -56,7 +56,13 @@ def load_model(path, backend=None):
         raise FileNotFoundError(f"model file {path!r} not found")
     try:
         return _load(path, backend=backend)
-    except (FileNotFoundError, IsADirectoryError, BackendUnavailable):
+    except BackendUnavailable as exc:
+        saved = getattr(exc, "saved_backend", None)
+        if backend is not None or saved is None:
+            raise
+        raise CLIError(f"{exc.__cause__}. The model was saved with backend {saved!r}; add "
+                       "--backend numpy (or another) to run it here") from exc
+    except (FileNotFoundError, IsADirectoryError):
         raise
     except ValueError as exc:
         raise CLIError(f"cannot load the model: {exc} (models are the model.npz files "

@@ -264,9 +264,11 @@ def _rebuild(path, header, arrays, backend):
     except BackendUnavailable as exc:
         if backend is not None:
             raise
-        raise BackendUnavailable(f"{exc}. The model was saved with backend={model.backend!r}; "
+        err = BackendUnavailable(f"{exc}. The model was saved with backend={model.backend!r}; "
                                  "pass backend='numpy' (or another) to xpnet.load to run it "
-                                 "elsewhere") from exc
+                                 "elsewhere")
+        err.saved_backend = model.backend  # the CLI words the advice as --backend
+        raise err from exc
     try:
         _restore_fitted(model, header, arrays, bk)
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
