@@ -131,7 +131,8 @@ def test_predict_validation_errors(rng):
 
 
 @pytest.mark.parametrize("param,value,error", [
-    ("hidden", (0,), ValueError), ("hidden", "wide", ValueError), ("activation", "swish", ValueError),
+    ("hidden", (0,), ValueError), ("hidden", "wide", ValueError),
+    ("activation", "swish", ValueError),
     ("optimizer", "lbfgs", ValueError), ("learning_rate", -1.0, ValueError),
     ("epochs", 0, ValueError), ("batch_size", 0, ValueError), ("keep_prob", 1.5, ValueError),
     ("init", "glorot", ValueError), ("dtype", "int8", ValueError), ("backend", "tpu", ValueError),
