@@ -131,6 +131,23 @@ def test_csv_run_then_predict_and_evaluate(tmp_path):
     proc = ok(xpnet(tmp_path, "evaluate", model, "iris.csv"))
     assert "accuracy" in proc.stdout and "confusion matrix" in proc.stdout
 
+    # The model keeps its column names: a file with them in another order (the target first)
+    # gets the same predictions; a file without one of them is refused.
+    with open(tmp_path / "iris.csv", newline="") as fh:
+        table = list(csv.reader(fh))
+    order = [4, 3, 1, 0, 2]
+    with open(tmp_path / "shuffled.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows([[row[j] for j in order] for row in table])
+    first = ok(xpnet(tmp_path, "predict", model, "iris.csv")).stdout
+    assert ok(xpnet(tmp_path, "predict", model, "shuffled.csv")).stdout == first
+    shuffled = json.loads(ok(xpnet(tmp_path, "evaluate", model, "shuffled.csv", "--json")).stdout)
+    assert shuffled["accuracy"] == result["accuracy"]
+    table[0][2] = "petal size"
+    with open(tmp_path / "renamed.csv", "w", newline="") as fh:
+        csv.writer(fh).writerows(table)
+    proc = xpnet(tmp_path, "predict", model, "renamed.csv")
+    assert proc.returncode == 2 and "no column 'petal length'" in proc.stderr
+
 
 def test_predict_matches_the_saved_models_accuracy(tmp_path):
     """The report's test accuracy, evaluate's and predict's agree on the same data."""

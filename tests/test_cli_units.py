@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 
 import numpy as np
 import pytest
@@ -270,3 +271,58 @@ def test_a_model_saved_on_a_missing_backend_names_the_cli_option(tmp_path, monke
     with pytest.raises(BackendUnavailable, match="a test says so"):
         load_model(str(tmp_path / "m.npz"), backend="numpy")
     assert load_model(str(tmp_path / "m.npz"), backend="loops").backend == "loops"
+
+
+# ------------------------------------------------------------------ columns matched by name
+FEATURES = ("a", "b", "c", "d")
+
+
+def test_csv_columns_are_found_by_the_models_names_in_any_order():
+    text = "label,d,b,a,c\nx,4,2,1,3\ny,8,6,5,7\n"
+    table = xio.read_csv_text(text, need_target=False, features=FEATURES)
+    assert table.feature_names == FEATURES and table.target_name == "label"
+    np.testing.assert_array_equal(table.X, [[1, 2, 3, 4], [5, 6, 7, 8]])
+    assert table.y.tolist() == ["x", "y"]
+    only = xio.read_csv_text("c,a,d,b\n3,1,4,2\n", need_target=False, features=FEATURES)
+    np.testing.assert_array_equal(only.X, [[1, 2, 3, 4]])
+    assert only.y is None and only.target_name is None
+    first = xio.read_csv_text("y,c,a,d,b\n0,3,1,4,2\n", target="y", features=FEATURES)
+    np.testing.assert_array_equal(first.X, [[1, 2, 3, 4]])
+    assert first.y.tolist() == [0]
+
+
+@pytest.mark.parametrize("text,kwargs,message", [
+    ("a,b,c,y\n1,2,3,0\n", {}, "no column 'd'; the model was trained on the columns 'a'"),
+    ("id,a,b,c,d,y\n9,1,2,3,4,0\n", {}, "columns 'id', 'y' are not among the model's features"),
+    ("id,a,b,c,d,y\n9,1,2,3,4,0\n", {"target": "y"}, "columns 'id' are not among"),
+    ("a,b,c,d,y\n1,2,3,4,0\n", {"target": "b"}, "--target 'b' is one of the model's feature"),
+    ("a,b,c,d\n1,2,3,4\n", {"need_target": True}, "no target column"),
+])
+def test_csv_columns_by_name_errors(text, kwargs, message):
+    kwargs = {"need_target": False, **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        xio.read_csv_text(text, features=FEATURES, source="f.csv", **kwargs)
+
+
+def test_select_features_reorders_named_tables_and_leaves_unnamed_ones():
+    X = np.arange(8.0).reshape(2, 4)
+    table = xio.Table(X, None, ("d", "c", "b", "a"), None, "data.npz")
+    picked = xio.select_features(table, FEATURES)
+    np.testing.assert_array_equal(picked.X, X[:, ::-1])
+    assert picked.feature_names == FEATURES
+    unnamed = xio.Table(X, None, ("x0", "x1", "x2", "x3"), None, "data.npz", named=False)
+    assert xio.select_features(unnamed, FEATURES) is unnamed
+    assert xio.select_features(table, None) is table
+    with pytest.raises(ValueError, match="no column 'a'"):
+        xio.select_features(xio.Table(X, None, ("d", "c", "b", "e"), None, "t"), FEATURES)
+    wide = xio.Table(np.ones((1, 5)), None, ("a", "b", "c", "d", "e"), None, "t")
+    with pytest.raises(ValueError, match="columns 'e' are not among the model's"):
+        xio.select_features(wide, FEATURES)
+
+
+def test_npz_without_feature_names_is_unnamed(tmp_path):
+    np.savez(tmp_path / "plain.npz", X=np.ones((2, 3)))
+    np.savez(tmp_path / "named.npz", X=np.ones((2, 3)), feature_names=np.array(["p", "q", "r"]))
+    assert not xio.load_table(tmp_path / "plain.npz", need_target=False).named
+    named = xio.load_table(tmp_path / "named.npz", need_target=False)
+    assert named.named and named.feature_names == ("p", "q", "r")

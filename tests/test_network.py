@@ -163,3 +163,51 @@ def test_dev_set_is_tracked_and_drives_early_stopping(rng):
         model.fit(X, y, dev=(X_dev, y_dev + 5))
     with pytest.raises(ValueError, match="features"):
         model.fit(X, y, dev=(X_dev[:, :3], y_dev))
+
+
+class Frame:
+    """The part of a pandas DataFrame the estimators look at: ``columns`` and ``to_numpy``."""
+
+    def __init__(self, data, columns):
+        self.data, self.columns = np.asarray(data, dtype=np.float64), list(columns)
+
+    def to_numpy(self):
+        return self.data
+
+    def __getitem__(self, names):
+        return Frame(self.data[:, [self.columns.index(n) for n in names]], names)
+
+
+def test_column_names_from_fit_are_checked_at_predict_time():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    frame = Frame(X, ["age", "height", "weight"])
+    net = xpnet.NeuralNetwork(hidden=(4,), epochs=2, seed=0, backend="numpy").fit(frame, y)
+    assert net.feature_names_in_.tolist() == ["age", "height", "weight"]
+    expected = net.predict(X)
+    np.testing.assert_array_equal(net.predict(frame), expected)
+    with pytest.raises(ValueError, match=r"another order; .*\['age', 'height', 'weight'\]"):
+        net.predict(frame[["weight", "age", "height"]])
+    np.testing.assert_array_equal(
+        net.predict(frame[["weight", "age", "height"]][["age", "height", "weight"]]), expected)
+    with pytest.raises(ValueError, match=r"missing \['weight'\]; not seen in fit \['mass'\]"):
+        net.predict(Frame(X, ["age", "height", "mass"]))
+    with pytest.raises(ValueError, match="X_dev's columns"):
+        net.fit(frame, y, dev=(Frame(X, ["a", "b", "c"]), y))
+    net.fit(X, y)  # a plain array: no names any more
+    assert not hasattr(net, "feature_names_in_")
+    net.predict(Frame(X, ["a", "b", "c"]))
+
+
+def test_column_names_are_saved_with_the_model(tmp_path):
+    X = np.random.default_rng(1).standard_normal((30, 2))
+    y = (X[:, 1] > 0).astype(int)
+    net = xpnet.NeuralNetwork(hidden=(3,), epochs=1, seed=0, backend="numpy")
+    net.fit(Frame(X, ["left", "right"]), y).save(tmp_path / "named.npz")
+    loaded = xpnet.load(tmp_path / "named.npz")
+    assert loaded.feature_names_in_.tolist() == ["left", "right"]
+    with pytest.raises(ValueError, match="another order"):
+        loaded.predict(Frame(X[:, ::-1], ["right", "left"]))
+    net.fit(X, y).save(tmp_path / "plain.npz")
+    assert not hasattr(xpnet.load(tmp_path / "plain.npz"), "feature_names_in_")

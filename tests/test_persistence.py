@@ -286,3 +286,19 @@ def test_unknown_model_class(saved):
 
 def test_format_constants():
     assert persistence.FORMAT_VERSION == 1 and persistence.HEADER_KEY == "xpnet_header"
+
+
+def test_misshapen_feature_names(saved, fitted):
+    model, X = fitted
+    model.feature_names_in_ = np.array([f"f{j}" for j in range(X.shape[1])])
+    try:
+        model.save(saved)
+    finally:
+        del model.feature_names_in_
+    assert xpnet.load(saved).feature_names_in_.tolist() == [f"f{j}" for j in range(X.shape[1])]
+    rewrite(saved, extra={"feature_names_in_": np.array(["only", "two"])})
+    with pytest.raises(ValueError, match="truncated or corrupt.*feature_names_in_ has shape"):
+        xpnet.load(saved)
+    rewrite(saved, extra={"feature_names_in_": np.zeros(X.shape[1])})
+    with pytest.raises(ValueError, match="feature_names_in_ .* expected"):
+        xpnet.load(saved)

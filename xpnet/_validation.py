@@ -90,12 +90,44 @@ def _check_finite(arr, name):
 
 
 # ----------------------------------------------------------------------------- X and y
-def check_X(X, *, n_features=None, name="X"):
+def feature_names(X):
+    """The column names of a table-like ``X`` (a pandas DataFrame's ``columns``) when every
+    one is a string, else None (arrays have none)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = tuple(columns)
+    return names if names and all(isinstance(n, str) for n in names) else None
+
+
+def check_feature_names(X, fitted, name="X"):
+    """A table-like ``X`` with named columns must have exactly ``fitted`` (the names the model
+    was fitted with), in that order; arrays, or a model fitted without names, pass."""
+    names = feature_names(X)
+    if names is None or fitted is None:
+        return
+    fitted = tuple(str(n) for n in fitted)
+    if names == fitted:
+        return
+    missing = [n for n in fitted if n not in names]
+    extra = [n for n in names if n not in fitted]
+    if not missing and not extra:
+        raise ValueError(f"{name} has the model's columns in another order; select them in the "
+                         f"order it was fitted with: X[{list(fitted)!r}]")
+    parts = ([f"missing {missing[:6]}"] if missing else []) + (
+        [f"not seen in fit {extra[:6]}"] if extra else [])
+    raise ValueError(f"{name}'s columns are not the ones the model was fitted with "
+                     f"({'; '.join(parts)}); pass the columns {list(fitted)[:12]!r}")
+
+
+def check_X(X, *, n_features=None, name="X", names=None):
     """Validate features; return a 2-D float array ``(n_samples, n_features)``.
 
     float32 and float64 input keeps its dtype; anything else numeric becomes float64. With
-    ``n_features`` given (a fitted model), the column count must match it.
+    ``n_features`` given (a fitted model), the column count must match it; with ``names`` (its
+    ``feature_names_in_``), a table's named columns must match those (``check_feature_names``).
     """
+    check_feature_names(X, names, name)
     arr = _to_numpy(X, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got a scalar")

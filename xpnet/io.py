@@ -12,6 +12,12 @@ targets that are all whole numbers become int64, other numbers float64.
 
 NPZ rules: arrays ``X`` (2-D) and ``y`` (1-D, optional for prediction); an optional
 ``feature_names`` array of strings. No pickled objects are loaded (``allow_pickle=False``).
+
+Columns by name: given ``features`` (the names a saved model was trained on), a CSV's feature
+columns are found by name, in any order, and returned in the model's order; the one column
+left over, if any, is the target. A file with names that do not cover the model's raises
+ValueError naming the missing ones; NPZ data with ``feature_names`` is matched the same way
+(without, by position).
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ import numpy as np
 
 from .network.persistence import HEADER_KEY
 
-__all__ = ["Table", "load_table", "load_csv", "load_npz", "read_csv_text", "first_non_numeric",
-           "MISSING"]
+__all__ = ["Table", "load_table", "load_csv", "load_npz", "read_csv_text", "select_features",
+           "first_non_numeric", "MISSING"]
 
 #: Cells read as "missing" (case-insensitive, after stripping spaces).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -36,13 +42,16 @@ _DELIMITERS = ",;\t"
 
 @dataclass
 class Table:
-    """``X (n_samples, n_features)`` float64; ``y (n_samples,)`` or None; names; source."""
+    """``X (n_samples, n_features)`` float64; ``y (n_samples,)`` or None; names; source.
+    ``named``: the feature names come from the data (a header, a dataset, an NPZ's
+    ``feature_names``), not made up as ``x0, x1, ...``."""
 
     X: np.ndarray
     y: np.ndarray | None
     feature_names: tuple
     target_name: str | None
     source: str
+    named: bool = True
 
     @property
     def n_samples(self):
@@ -53,13 +62,14 @@ class Table:
         return self.X.shape[1]
 
 
-def load_table(path, target=None, *, need_target=True, n_features=None):
+def load_table(path, target=None, *, need_target=True, n_features=None, features=None):
     """Read ``path`` (CSV or NPZ, told apart by content); see the module docstring.
 
     ``target``: the target column's name (CSV). With ``need_target=False`` a file without
     targets is fine. ``n_features`` (a fitted model's input width) lets a CSV without a
     target column be read whole: when the file has exactly ``n_features`` columns and no
-    ``target`` was named, all of them are features.
+    ``target`` was named, all of them are features. ``features``: the model's feature names
+    (module docstring).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -67,8 +77,34 @@ def load_table(path, target=None, *, need_target=True, n_features=None):
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path!r} is a directory; pass a CSV or NPZ file")
     if _is_zip(path):
-        return load_npz(path, need_target=need_target)
-    return load_csv(path, target=target, need_target=need_target, n_features=n_features)
+        return select_features(load_npz(path, need_target=need_target), features)
+    return load_csv(path, target=target, need_target=need_target, n_features=n_features,
+                    features=features)
+
+
+def select_features(table, features):
+    """``table`` with its feature columns reordered to the names ``features`` (a fitted
+    model's), or unchanged when either side has no names; ValueError when names are missing."""
+    if features is None or not table.named:
+        return table
+    features = tuple(str(n) for n in features)
+    if tuple(table.feature_names) == features:
+        return table
+    _check_covers(table.feature_names, features, table.source)
+    extra = [n for n in table.feature_names if n not in features]
+    if extra:
+        raise ValueError(f"{table.source}: feature columns {_show_names(extra)} are not among "
+                         f"the model's ({_show_names(features)}); drop them")
+    order = [table.feature_names.index(n) for n in features]
+    return Table(table.X[:, order], table.y, features, table.target_name, table.source)
+
+
+def _check_covers(names, features, source):
+    missing = [n for n in features if n not in names]
+    if missing:
+        raise ValueError(f"{source}: no column{'s' if len(missing) > 1 else ''} "
+                         f"{_show_names(missing)}; the model was trained on the columns "
+                         f"{_show_names(features)} (matched by name, in any order)")
 
 
 def _is_zip(path):
@@ -109,7 +145,8 @@ def load_npz(path, *, need_target=True):
             raise ValueError(f"{path}: y must be 1-D with one target per row of X; got X "
                              f"{X.shape} and y {y.shape}")
     if names is None or len(names) != X.shape[1]:
-        names = [f"x{j}" for j in range(X.shape[1])]
+        return Table(X, y, tuple(f"x{j}" for j in range(X.shape[1])),
+                     "y" if y is not None else None, path, named=False)
     return Table(X, y, tuple(str(n) for n in names), "y" if y is not None else None, path)
 
 
@@ -125,7 +162,7 @@ def _npz_features(X, path):
 
 
 # ------------------------------------------------------------------------------- CSV
-def load_csv(path, target=None, *, need_target=True, n_features=None):
+def load_csv(path, target=None, *, need_target=True, n_features=None, features=None):
     """Read a CSV file with a header row; see the module docstring for the rules."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -134,14 +171,19 @@ def load_csv(path, target=None, *, need_target=True, n_features=None):
         raise ValueError(f"{path}: not a UTF-8 text file; pass a CSV file with a header "
                          "row, or NPZ with arrays X and y") from None
     return read_csv_text(text, target=target, need_target=need_target,
-                         n_features=n_features, source=path)
+                         n_features=n_features, features=features, source=path)
 
 
-def read_csv_text(text, target=None, *, need_target=True, n_features=None, source="<csv>"):
+def read_csv_text(text, target=None, *, need_target=True, n_features=None, features=None,
+                  source="<csv>"):
     """Parse CSV ``text`` (header first) into a :class:`Table`."""
     header, rows = _rows(text, source)
-    t_col = _target_column(header, target, need_target, n_features, source)
-    f_cols = [j for j in range(len(header)) if j != t_col]
+    if features is not None:
+        f_cols, t_col = _named_columns(header, tuple(str(n) for n in features), target,
+                                       need_target, source)
+    else:
+        t_col = _target_column(header, target, need_target, n_features, source)
+        f_cols = [j for j in range(len(header)) if j != t_col]
     if not f_cols:
         raise ValueError(f"{source}: no feature columns left besides the target "
                          f"{header[t_col]!r}")
@@ -197,6 +239,29 @@ def _check_header(header, line, source):
     if all(_is_number(name) for name in header):
         raise ValueError(f"{source}: the first row ({', '.join(header[:4])}...) looks like "
                          "data, not a header; add a header row naming the columns")
+
+
+def _named_columns(header, features, target, need_target, source):
+    """``(feature column indices in the order of features, target index or None)``."""
+    _check_covers(header, features, source)
+    f_cols = [header.index(n) for n in features]
+    rest = [j for j in range(len(header)) if j not in f_cols]
+    if target is not None:
+        t_col = _target_column(header, target, need_target, None, source)
+        if t_col in f_cols:
+            raise ValueError(f"{source}: --target {target!r} is one of the model's feature "
+                             "columns; name the column that holds the targets")
+        rest.remove(t_col)
+    else:
+        t_col = rest.pop() if len(rest) == 1 else None
+    if rest:
+        raise ValueError(f"{source}: columns {_show_names([header[j] for j in rest])} are not "
+                         f"among the model's features ({_show_names(features)}); name the "
+                         "target column with --target and drop the others")
+    if t_col is None and need_target:
+        raise ValueError(f"{source}: no target column: the file holds only the model's "
+                         f"feature columns ({_show_names(features)}); add the targets")
+    return f_cols, t_col
 
 
 def _target_column(header, target, need_target, n_features, source):

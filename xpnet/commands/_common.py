@@ -37,15 +37,19 @@ def class_names_for(data, y):
     return np.asarray(y)
 
 
-def load_data(source, target=None, need_target=True, n_features=None):
+def load_data(source, target=None, need_target=True, model=None):
     """A :class:`xpnet.io.Table` from a file path, or from a dataset name when no file of that
-    name exists (``xpnet predict model.npz iris``)."""
+    name exists (``xpnet predict model.npz iris``). With a fitted ``model``, its inputs: the
+    columns found by the names it was trained on (``feature_names_in_``), if it has them."""
     from .. import datasets
-    from ..io import Table, load_table
+    from ..io import Table, load_table, select_features
+    features = getattr(model, "feature_names_in_", None)
     if not os.path.exists(source) and source.strip().lower() in datasets.DATASETS:
         X, y, names = load_dataset(source)
-        return Table(X, y, names, "class", f"dataset {source.strip().lower()}")
-    return load_table(source, target=target, need_target=need_target, n_features=n_features)
+        table = Table(X, y, names, "class", f"dataset {source.strip().lower()}")
+        return select_features(table, features)
+    return load_table(source, target=target, need_target=need_target,
+                      n_features=getattr(model, "n_features_in_", None), features=features)
 
 
 def load_model(path, backend=None):

@@ -34,7 +34,7 @@ def run(args):
     from ._common import load_data, load_model
     from .predict import check_width
     model = load_model(args.model, backend=args.backend)
-    table = load_data(args.data, target=args.target, need_target=True)
+    table = load_data(args.data, target=args.target, need_target=True, model=model)
     check_width(table, model)
     task = "regression" if is_regression(model) else "classification"
     y = table.y

@@ -1,9 +1,10 @@
 """``xpnet predict MODEL DATA``: predictions of a saved model as CSV (stdout or ``--out``).
 
-``DATA`` is a CSV file with a header row, an NPZ file with ``X``, or a dataset name. A CSV
-with one column more than the model's inputs has its target column left out (``--target``
-names it; default: the last column). The output has a ``prediction`` column (one per output
-for multi-output regression) and, with ``--proba``, one ``proba_<class>`` column per class.
+``DATA`` is a CSV file with a header row, an NPZ file with ``X``, or a dataset name. The
+model's columns are found by the names it was trained on, in any order; one more column is
+the target and is left out (``--target`` names it; without names: the last column). The output
+has a ``prediction`` column (one per output for multi-output regression) and, with ``--proba``,
+one ``proba_<class>`` column per class.
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ def run(args):
     from ..report import is_regression
     from ._common import load_data, load_model, write_atomic
     model = load_model(args.model, backend=args.backend)
-    table = load_data(args.data, target=args.target, need_target=False,
-                      n_features=model.n_features_in_)
+    table = load_data(args.data, target=args.target, need_target=False, model=model)
     check_width(table, model)
     if args.proba and is_regression(model):
         raise CLIError("--proba is for classification models; this model does regression")

@@ -62,6 +62,8 @@ def run(args):
     out, created = _run_folder(values["out"], data["label"])
     try:
         fit = _fit(model, split, values, task)
+        if data["named"]:  # predict/evaluate find the columns by these names
+            model.feature_names_in_ = np.asarray(data["feature_names"], dtype=str)
     except BaseException:
         if created and not os.listdir(out):
             os.rmdir(out)
@@ -84,7 +86,7 @@ def _check_backend(name):
 
 
 def _load(values):
-    """``{"X", "y", "feature_names", "target_name", "label", "source"}``."""
+    """``{"X", "y", "feature_names", "named", "target_name", "label", "source"}``."""
     if values["data"] is not None:
         return _load_file(values)
     return _load_named(values)
@@ -100,7 +102,8 @@ def _load_file(values):
     table = load_table(path, target=values["target"])
     label = os.path.splitext(os.path.basename(path))[0] or "data"
     return {"X": table.X, "y": table.y, "feature_names": table.feature_names,
-            "target_name": table.target_name, "label": label, "source": path}
+            "named": table.named, "target_name": table.target_name, "label": label,
+            "source": path}
 
 
 def _load_named(values):
@@ -124,8 +127,8 @@ def _load_named(values):
         raise CLIError(f"dataset {name!r} is fixed; --n-samples, --noise and --n-classes are "
                        "for planar, moons, spirals and blobs")
     X, y, names = load_dataset(name, **kwargs)
-    return {"X": X, "y": y, "feature_names": names, "target_name": "class", "label": name,
-            "source": f"dataset {name}"}
+    return {"X": X, "y": y, "feature_names": names, "named": True, "target_name": "class",
+            "label": name, "source": f"dataset {name}"}
 
 
 def _resolve_task(task, data):

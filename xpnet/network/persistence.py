@@ -11,7 +11,8 @@ write nor to read (``np.load(..., allow_pickle=False)``):
   (task, feature count, dtype, epochs), ``history`` and the list of ``arrays``;
 - ``param.W1, param.b1, ...`` (``gamma``/``beta`` with batch norm) in course shapes and the
   training dtype; ``bn.mean1, bn.var1, ...`` the running statistics; ``normalizer.mean_`` and
-  ``normalizer.std_``; ``classes_`` (string labels as a unicode array).
+  ``normalizer.std_``; ``classes_`` (string labels as a unicode array); ``feature_names_in_``
+  (unicode, only for a model fitted on named columns: a DataFrame, or ``xpnet train`` data).
 
 Writes go to a temporary file in the target's directory, then ``os.replace`` it, so a crash never
 leaves a half-written model. Loading rebuilds a fitted estimator without training; its
@@ -77,6 +78,8 @@ def _collect_arrays(model):
     arrays["normalizer.std_"] = np.asarray(model.std_)
     if model.task_ != "regression":
         arrays["classes_"] = _storable_classes(model.classes_)
+    if getattr(model, "feature_names_in_", None) is not None:
+        arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
     return arrays
 
 
@@ -297,6 +300,12 @@ def _restore_fitted(model, header, arrays, bk):
     if model.mean_.shape != (model.n_features_in_,) or model.std_.shape != model.mean_.shape:
         raise ValueError(f"the normalizer has shape {model.mean_.shape}, expected "
                          f"({model.n_features_in_},)")
+    if "feature_names_in_" in arrays:
+        names = np.asarray(arrays["feature_names_in_"])
+        if names.shape != (model.n_features_in_,) or names.dtype.kind != "U":
+            raise ValueError(f"feature_names_in_ has shape {names.shape} and dtype "
+                             f"{names.dtype}, expected ({model.n_features_in_},) strings")
+        model.feature_names_in_ = names
     if model.task_ != "regression":
         classes = np.asarray(arrays["classes_"])
         model.classes_ = classes.astype(object) if fitted.get("classes_dtype") else classes
