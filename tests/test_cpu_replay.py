@@ -1,6 +1,7 @@
 """The numba backend's ``step_runner``: a static training step recorded once and replayed as
 bare kernel and BLAS calls (``xpnet.backends.cpu_replay``). A replayed fit must equal the
-same fit without replay bit for bit, in every configuration a static step can take."""
+same fit without replay bit for bit, in every configuration a static step can take, dropout
+(masks drawn afresh on every replay) included."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def _fit(replay, task, **config):
     bk = numba_backend.NumbaBackend(replay=replay)
     runners = []
     original = bk.step_runner
-    bk.step_runner = lambda step: runners.append(original(step)) or runners[-1]
+    bk.step_runner = lambda step, **kw: runners.append(original(step, **kw)) or runners[-1]
     rng = np.random.default_rng(0)
     X = rng.standard_normal((700, 5))
     y = rng.integers(0, 3, 700)
@@ -41,6 +42,10 @@ CONFIGS = {
     "leaky-gd-float64": dict(hidden=(10, 6), activation="leaky_relu", optimizer="gd",
                              dtype="float64"),
     "linear-hidden": dict(hidden=(7,), activation="linear", optimizer="adam"),
+    "relu-adam-dropout": dict(hidden=(16, 8), activation="relu", optimizer="adam",
+                              keep_prob=0.8),
+    "tanh-bn-dropout-float64": dict(hidden=(12, 6), activation="tanh", optimizer="rmsprop",
+                                    batch_norm=True, keep_prob=(0.6, 1.0), dtype="float64"),
 }
 
 

@@ -2,8 +2,8 @@
 
 On the CPU: ``GraphStep``'s sequence (eager warm-up, one capture, replays; eager for good when
 capture fails) against a stand-in for CuPy's streams, pools and graphs, the training loop's use
-of ``step_runner`` (full batches through the runner, the last partial batch and dropout steps
-eagerly, one runner per fit) and the settings. On a GPU: a fit with CUDA graphs equals the same
+of ``step_runner`` (full batches through the runner, told when they draw dropout masks, the last
+partial batch eagerly, one runner per fit) and the settings. On a GPU: a fit with CUDA graphs equals the same
 fit without them, bit for bit, and really replays.
 """
 
@@ -158,12 +158,12 @@ class SpyBackend(NumpyBackend):
         super().__init__()
         self.runners = []
 
-    def step_runner(self, step):
+    def step_runner(self, step, draws=False):
         def runner():
             runner.calls += 1
             step()
 
-        runner.calls = 0
+        runner.calls, runner.draws = 0, draws
         self.runners.append(runner)
         return runner
 
@@ -185,12 +185,20 @@ def test_full_batches_go_through_one_runner_per_fit():
         np.testing.assert_array_equal(model.parameters_[name], value)
 
 
-def test_dropout_steps_do_not_use_the_runner():
+def test_dropout_steps_reach_the_runner_marked_as_drawing():
     bk = SpyBackend()
     X, y = _data()
-    NeuralNetwork(hidden=(6,), keep_prob=0.8, batch_size=32, epochs=2, seed=0,
-                  backend=bk).fit(X, y)
-    assert bk.runners == []
+    model = NeuralNetwork(hidden=(6,), keep_prob=0.8, batch_size=32, epochs=2, seed=0,
+                          backend=bk).fit(X, y)
+    assert len(bk.runners) == 1 and bk.runners[0].draws and bk.runners[0].calls == 2 * 3
+    ref = NeuralNetwork(hidden=(6,), keep_prob=0.8, batch_size=32, epochs=2, seed=0,
+                        backend="numpy").fit(X, y)
+    assert model.history_["cost"] == ref.history_["cost"]
+    # A CUDA graph would replay the first step's masks: the cupy backend runs such steps as
+    # plain calls.
+    fake = types.SimpleNamespace(cuda_graph=True, xp=None)
+    step = object()
+    assert cupy_backend.CupyBackend.step_runner(fake, step, draws=True) is step
 
 
 def test_cuda_graph_setting(monkeypatch):
@@ -226,8 +234,8 @@ def test_a_fit_with_cuda_graphs_equals_one_without(gpu_pair, config):
     made = []
     original = graphs.step_runner
 
-    def spy(step):
-        made.append(original(step))
+    def spy(step, **kw):
+        made.append(original(step, **kw))
         return made[-1]
 
     X, y = _data(m=1000)

@@ -508,3 +508,24 @@ def test_numpy_results_never_alias_scratch(act):
     assert not np.shares_memory(A1, A2) and not np.shares_memory(dZ1, dZ2)
     np.testing.assert_array_equal(A1, keep[0])
     np.testing.assert_array_equal(dZ1, keep[1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dropout_mask_matches_numpy_bit_for_bit(dtype):
+    """One fused pass from the host draws gives the generic path's mask, and a recorded draw
+    redone takes the next draws of the same Generator."""
+    from xpnet.backends.cpu_replay import ReplayStep
+
+    for kp in (0.5, 0.8, 1 / 3, 0.999):
+        ref_rng, rng = np.random.default_rng(7), np.random.default_rng(7)
+        masks = []
+        runner = ReplayStep(NB, lambda: masks.append(NB.dropout_mask(rng, (33, 17), kp, dtype)))
+        for _ in range(4):
+            runner()
+            expected = NP.dropout_mask(ref_rng, (33, 17), kp, dtype)
+            assert masks[-1].dtype == expected.dtype
+            np.testing.assert_array_equal(masks[-1], expected)
+        assert runner.mode == "replaying"
+        kept = masks[-1] != 0
+        assert set(np.unique(masks[-1]).tolist()) <= {0.0, float(np.dtype(dtype).type(1 / kp))}
+        assert 0 < kept.mean() <= 1

@@ -95,10 +95,19 @@ class Backend:
         """Uniform [0, 1) draws from the host NumPy Generator ``rng``, moved to the device."""
         return self.asarray(rng.random(size=shape), dtype=dtype)
 
-    def step_runner(self, step):
+    def dropout_mask(self, rng, shape, keep_prob, dtype="float32"):
+        """Inverted-dropout mask ``D`` of ``shape``: ``1 / keep_prob`` where a uniform draw from
+        ``rng`` (``uniform``) is below ``keep_prob``, 0 elsewhere."""
+        U = self.uniform(rng, shape, dtype)
+        return self.where(self.greater(keep_prob, U), 1.0 / keep_prob, 0.0).astype(
+            dtype, copy=False)
+
+    def step_runner(self, step, draws=False):
         """A callable that runs ``step()``, a training step that reads and writes only fixed
-        buffers and has the same shapes and scalars on every call. Here: ``step`` itself; the
-        cupy backend records it once as a CUDA graph and replays that."""
+        buffers and has the same shapes and scalars on every call; ``draws``: it also draws
+        dropout masks (``dropout_mask``) from a host Generator. Here: ``step`` itself; the cupy
+        backend records a step without draws once as a CUDA graph and replays that, the numba
+        backend replays its kernel calls (draws included)."""
         return step
 
     def synchronize(self):

@@ -192,10 +192,11 @@ class CupyBackend(ArrayBackend):
             return self.gemm.matmul(a, b, out)
         return self.xp.matmul(a, b, out=out)
 
-    def step_runner(self, step):
+    def step_runner(self, step, draws=False):
         """``step`` recorded once as a CUDA graph and replayed (``GraphStep``) when
-        ``cuda_graph`` is on; ``step`` itself otherwise."""
-        return GraphStep(self.xp, step) if self.cuda_graph else step
+        ``cuda_graph`` is on; ``step`` itself otherwise, and for a step with dropout draws (a
+        graph would replay the same masks)."""
+        return GraphStep(self.xp, step) if self.cuda_graph and not draws else step
 
     def _take_into_options(self, X, idx):
         """``cupy.take`` has no ``mode`` and wraps out-of-range indices instead of raising; no

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..kernels import cpu as K
 from .array_backend import ArrayBackend, gathers_rows
-from .base import check_activation, env_flag
+from .base import check_activation, env_flag, np_dtype
 from .cpu_replay import ReplayStep
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -213,15 +213,33 @@ class NumbaBackend(ArrayBackend):
         self._record(lambda: self._forward(code, Z2, None, A2, slope))
         return A
 
+    def dropout_mask(self, rng, shape, keep_prob, dtype="float32"):
+        """One pass from the host draws to the mask (``K.dropout_mask``), the same bits as the
+        generic cast, compare, ``where`` and cast; recorded with its draw, so a replayed step
+        draws fresh masks from the same Generator."""
+        D = np.empty(shape, dtype=np_dtype(dtype))
+        if D.dtype not in _FLOATS or D.size == 0 or not isinstance(rng, np.random.Generator):
+            return super().dropout_mask(rng, shape, keep_prob, dtype)
+        U = np.empty(D.size)
+        kp = float(keep_prob)
+
+        def draw():
+            rng.random(out=U)
+            K.dropout_mask(U, kp, D.reshape(-1))
+
+        draw()
+        self._record(draw)
+        return D
+
     def _record(self, op):
         """Hand ``op`` (this call's work redone into the same arrays) to a recording
         ``ReplayStep``, if one is recording (see ``cpu_replay``)."""
         if self._replay is not None:
             self._replay.record(op)
 
-    def step_runner(self, step):
-        """``step`` recorded once and replayed as bare kernel and BLAS calls (``ReplayStep``),
-        unless ``XPNET_NUMBA_REPLAY=0``."""
+    def step_runner(self, step, draws=False):
+        """``step`` recorded once and replayed as bare kernel and BLAS calls (``ReplayStep``;
+        dropout masks are drawn afresh on each replay), unless ``XPNET_NUMBA_REPLAY=0``."""
         return ReplayStep(self, step) if self.replay else step
 
     def _softmax_into(self, Z, b, A):

@@ -445,6 +445,19 @@ def mean_squared_error(A, Y):
     return cost / (2 * m)
 
 
+# ------------------------------------------------------------------------ dropout
+@njit(**_SERIAL)
+def dropout_mask(U, keep_prob, D):
+    """Inverted-dropout mask from uniform draws: ``D = 1 / keep_prob`` where ``U < keep_prob``
+    (compared in ``D``'s dtype, ``U`` rounded to it first), else 0. ``U`` float64 and ``D``
+    flat; the same bits as ``where(greater(keep_prob, U.astype(D.dtype)), 1 / keep_prob, 0)``
+    cast to ``D.dtype``, the NumPy backend's mask."""
+    f = D.dtype.type
+    kp, scale, zero = f(keep_prob), f(1.0 / keep_prob), f(0.0)
+    for i in range(D.shape[0]):
+        D[i] = scale if f(U[i]) < kp else zero
+
+
 # -------------------------------------------------- optimizer updates (flat buffers)
 @njit(**_SERIAL)
 def sgd_range(theta, grad, lr, lo, hi):

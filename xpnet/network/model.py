@@ -197,8 +197,7 @@ def _dropout_mask(bk, rng, shape, keep_prob, dtype):
     """Inverted-dropout mask ``D``: ``1 / keep_prob`` where kept, 0 where dropped."""
     if rng is None:
         raise ValueError("dropout in training needs a random Generator (rng)")
-    U = bk.uniform(rng, shape, dtype)
-    return bk.where(bk.greater(keep_prob, U), 1.0 / keep_prob, 0.0).astype(dtype, copy=False)
+    return bk.dropout_mask(rng, shape, keep_prob, dtype)
 
 
 def compute_cost(AL, Y, caches, arch, params=None, l2=0.0, backend=None):

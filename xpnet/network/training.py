@@ -90,8 +90,8 @@ def epoch_total(state, dtype):
 def full_batch_runner(state, X_buf, Y_buf):
     """``bk.step_runner`` of the training step on the full batch buffers, made once per fit.
 
-    Steps with dropout are not static (each draws new masks from ``state.step_rng``), so they
-    run as plain calls.
+    Steps with dropout draw new masks from ``state.step_rng`` each time: the runner is told
+    (``draws``), so a backend that cannot redo the draws runs them as plain calls.
     """
     key = (id(X_buf), id(Y_buf))
     cached = getattr(state, "step_runners", None)
@@ -105,8 +105,8 @@ def full_batch_runner(state, X_buf, Y_buf):
         def step():
             train_step(state, Xb, Yb, state.step_rng, total)
 
-        static = all(kp == 1.0 for kp in state.arch.keep_probs)
-        runner = state.bk.step_runner(step) if static else step
+        draws = any(kp < 1.0 for kp in state.arch.keep_probs)
+        runner = state.bk.step_runner(step, draws=draws)
         entry = cached[key] = (X_buf, Y_buf, runner)
     return entry[2]
 
