@@ -211,3 +211,23 @@ def test_column_names_are_saved_with_the_model(tmp_path):
         loaded.predict(Frame(X[:, ::-1], ["right", "left"]))
     net.fit(X, y).save(tmp_path / "plain.npz")
     assert not hasattr(xpnet.load(tmp_path / "plain.npz"), "feature_names_in_")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: xpnet.LogisticRegression(iterations=20),
+    lambda: xpnet.Perceptron(epochs=3),
+    lambda: xpnet.Adaline(epochs=3, eta=0.01),
+])
+def test_the_linear_models_keep_column_names_too(make):
+    X = np.random.default_rng(2).standard_normal((30, 2))
+    y = (X[:, 0] > 0).astype(int)
+    model = make().fit(Frame(X, ["u", "v"]), y)
+    assert model.feature_names_in_.tolist() == ["u", "v"]
+    assert model.score(Frame(X, ["u", "v"]), y) == model.score(X, y)
+    with pytest.raises(ValueError, match="another order"):
+        model.predict(Frame(X[:, ::-1], ["v", "u"]))
+    with pytest.raises(ValueError, match="another order"):
+        model.score(Frame(X[:, ::-1], ["v", "u"]), y)
+    assert not hasattr(make().fit(X, y), "feature_names_in_")
+    with pytest.raises(ValueError, match="not fitted"):
+        make().score(X, y)

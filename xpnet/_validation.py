@@ -120,6 +120,22 @@ def check_feature_names(X, fitted, name="X"):
                      f"({'; '.join(parts)}); pass the columns {list(fitted)[:12]!r}")
 
 
+def record_feature_names(estimator, X):
+    """In ``fit``: ``estimator.feature_names_in_`` from ``X``'s column names (a unicode array;
+    checked at predict time, saved with a network), or no such attribute for a plain array."""
+    names = feature_names(X)
+    if names is None:
+        estimator.__dict__.pop("feature_names_in_", None)
+    else:
+        estimator.feature_names_in_ = np.asarray(names, dtype=str)
+
+
+def check_fitted_X(estimator, X, name="X"):
+    """``check_X`` against a fitted estimator's width and, if it has them, column names."""
+    return check_X(X, n_features=estimator.n_features_in_, name=name,
+                   names=getattr(estimator, "feature_names_in_", None))
+
+
 def check_X(X, *, n_features=None, name="X", names=None):
     """Validate features; return a 2-D float array ``(n_samples, n_features)``.
 

@@ -169,12 +169,11 @@ class NeuralNetwork:
         returning True from it stops training.
         """
         hidden = self._check_hyperparameters()
-        names = V.feature_names(X)
+        V.record_feature_names(self, X)
         X = V.check_X(X)
         y = self._check_targets(y, X.shape[0])
         self.task_ = self._resolve_task(np.asarray(y))
         self.n_features_in_ = X.shape[1]
-        self._set_feature_names(names)
         Y, out_act = self._encode_targets(y)
         rng = np.random.default_rng(self.seed)
         if dev is not None:
@@ -190,19 +189,6 @@ class NeuralNetwork:
                     None if Y_dev is None else bk.asarray(Y_dev, dtype=st.dtype), rng, callback)
         return self
 
-    def _set_feature_names(self, names):
-        """``feature_names_in_``: a table's column names from ``fit`` (checked at predict
-        time, saved with the model); absent after a fit on a plain array."""
-        if names is None:
-            self.__dict__.pop("feature_names_in_", None)
-        else:
-            self.feature_names_in_ = np.asarray(names, dtype=str)
-
-    def _check_inputs(self, X, name="X"):
-        """``V.check_X`` against the fitted width and, if the model has them, column names."""
-        return V.check_X(X, n_features=self.n_features_in_, name=name,
-                         names=getattr(self, "feature_names_in_", None))
-
     def _check_targets(self, y, n_samples):
         if self.task == "regression" and np.ndim(y) == 2 and np.shape(y)[1] > 1:
             y = V.check_regression_targets(np.asarray(y))  # multi-output regression
@@ -215,7 +201,7 @@ class NeuralNetwork:
         """``dev=(X_dev, y_dev)`` validated and encoded like the training targets."""
         if not isinstance(dev, (tuple, list)) or len(dev) != 2:
             raise TypeError("dev must be a pair (X_dev, y_dev)")
-        X_dev = self._check_inputs(dev[0], name="X_dev")
+        X_dev = V.check_fitted_X(self, dev[0], name="X_dev")
         y_dev = self._check_targets(dev[1], X_dev.shape[0])
         if self.task_ == "regression":
             y_dev = V.check_regression_targets(y_dev)
@@ -346,7 +332,7 @@ class NeuralNetwork:
     def _output(self, X, batch=8192):
         """``A[L]`` as a host array ``(n[L], n_samples)``, computed in batches."""
         self._check_fitted()
-        X = self._check_inputs(X)
+        X = V.check_fitted_X(self, X)
         outs = []
         for start in range(0, X.shape[0], batch):
             Xd = self._to_device(X[start:start + batch])
@@ -375,7 +361,7 @@ class NeuralNetwork:
     def score(self, X, y):
         """Accuracy (classification) or R^2 (regression) on ``(X, y)``."""
         self._check_fitted()
-        X = self._check_inputs(X)
+        X = V.check_fitted_X(self, X)
         y = np.asarray(y) if self.task_ == "regression" else V.check_y(y, X.shape[0])
         pred = self.predict(X)
         if self.task_ == "regression":

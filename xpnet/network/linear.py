@@ -26,6 +26,7 @@ class _LinearUnit:
 
     def _prepare(self, X, y):
         """Validated ``X (n_samples, n_features)`` float64 and targets ``(n_samples,)`` in ±1."""
+        V.record_feature_names(self, X)
         X, y = V.check_X_y(X, y)
         classes, y_index = V.encode_classes(y)
         if len(classes) > 2:
@@ -44,7 +45,7 @@ class _LinearUnit:
     def net_input(self, X):
         """``z = X w_[1:] + w_[0]``: ``X (n_samples, n_features)`` -> ``(n_samples,)``."""
         self._check_fitted()
-        X = V.check_X(X, n_features=self.n_features_in_)
+        X = V.check_fitted_X(self, X)
         return np.dot(X, self.w_[1:]) + self.w_[0]
 
     def predict(self, X):
@@ -55,7 +56,7 @@ class _LinearUnit:
     def score(self, X, y):
         """Accuracy (fraction of correct labels) on ``X (n_samples, n_features)``, ``y``."""
         self._check_fitted()
-        X = V.check_X(X, n_features=self.n_features_in_)
+        X = V.check_fitted_X(self, X)
         y = V.check_y(y, X.shape[0])
         return float(np.mean(self.predict(X) == y))
 

@@ -35,6 +35,7 @@ class LogisticRegression:
         """``X (n_samples, n_x)``, ``y`` with two distinct labels."""
         V.check_positive("learning_rate", self.learning_rate)
         V.check_positive("iterations", self.iterations, integer=True)
+        V.record_feature_names(self, X)
         X, y = V.check_X_y(X, y)
         self.classes_, idx = V.encode_classes(y, max_classes=2)
         self.n_features_in_ = X.shape[1]
@@ -81,7 +82,7 @@ class LogisticRegression:
     def _z(self, X):
         if not hasattr(self, "w_"):
             raise ValueError("this LogisticRegression is not fitted yet; call fit(X, y) first")
-        X = V.check_X(X, n_features=self.n_features_in_)
+        X = V.check_fitted_X(self, X)
         return X @ self.w_[:, 0] + self.b_
 
     def predict_proba(self, X):
@@ -92,11 +93,12 @@ class LogisticRegression:
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
-        return self.classes_[(self._z(X) >= 0).astype(int)]
+        z = self._z(X)  # first: it says so when the model is not fitted
+        return self.classes_[(z >= 0).astype(int)]
 
     def score(self, X, y):
-        X, y = V.check_X_y(X, y)
-        return float(np.mean(self.predict(X) == y))
+        pred = self.predict(X)  # checks the model is fitted and X's width and column names
+        return float(np.mean(pred == V.check_y(y, pred.shape[0])))
 
 
 def bk_stack(bk, scalars):
