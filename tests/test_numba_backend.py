@@ -529,3 +529,26 @@ def test_dropout_mask_matches_numpy_bit_for_bit(dtype):
         kept = masks[-1] != 0
         assert set(np.unique(masks[-1]).tolist()) <= {0.0, float(np.dtype(dtype).type(1 / kp))}
         assert 0 < kept.mean() <= 1
+
+
+@pytest.mark.parametrize("bk", BACKENDS)
+@pytest.mark.parametrize("x_dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64])
+def test_standardize_matches_numpy_bit_for_bit(bk, x_dtype, out_dtype):
+    """The estimators' input scaling: one pass per row in float64, the same bits as NumPy's
+    chunked subtract and divide (no reciprocal, no FMA), extremes included."""
+    from xpnet.network.data import standardize
+
+    rng = np.random.default_rng(3)
+    X = (rng.standard_normal((37, 11)) * 1e3).astype(x_dtype)
+    X[0, :3] = [3e38, -3e38, 1e-30]
+    mean = X.astype(np.float64).mean(axis=0)
+    std = np.abs(rng.standard_normal(11)) * 7 + 1e-3
+    for rows in (X, X[:1], X[5:9]):
+        got = bk.standardize(rows, mean, std, out_dtype)
+        expected = standardize(rows, mean, std, out_dtype)
+        assert got.dtype == out_dtype and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, expected)
+    fortran = np.asfortranarray(X)  # not a kernel layout: the NumPy chunks
+    np.testing.assert_array_equal(bk.standardize(fortran, mean, std, out_dtype),
+                                  standardize(X, mean, std, out_dtype))

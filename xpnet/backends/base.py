@@ -95,6 +95,13 @@ class Backend:
         """Uniform [0, 1) draws from the host NumPy Generator ``rng``, moved to the device."""
         return self.asarray(rng.random(size=shape), dtype=dtype)
 
+    def standardize(self, X, mean, std, dtype):
+        """Host rows ``(X - mean) / std`` of ``X (m, n)`` (``mean``, ``std (n,)`` float64) as a
+        new C-contiguous host array of ``dtype``, computed in float64: the estimators' input
+        scaling, before the rows go to the device. Here: NumPy, in row chunks."""
+        from ..network.data import standardize
+        return standardize(X, mean, std, dtype)
+
     def dropout_mask(self, rng, shape, keep_prob, dtype="float32"):
         """Inverted-dropout mask ``D`` of ``shape``: ``1 / keep_prob`` where a uniform draw from
         ``rng`` (``uniform``) is below ``keep_prob``, 0 elsewhere."""

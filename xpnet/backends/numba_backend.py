@@ -213,6 +213,24 @@ class NumbaBackend(ArrayBackend):
         self._record(lambda: self._forward(code, Z2, None, A2, slope))
         return A
 
+    def standardize(self, X, mean, std, dtype):
+        """One pass per row (``K.standardize_rows``), the same bits as the NumPy chunks; rows
+        split across threads from ``parallel_min`` elements."""
+        out_dtype = np_dtype(dtype)
+        if (type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in _FLOATS
+                or out_dtype not in _FLOATS or not X.flags.c_contiguous or X.size == 0):
+            return super().standardize(X, mean, std, dtype)
+        mean = np.ascontiguousarray(mean, dtype=np.float64)
+        std = np.ascontiguousarray(std, dtype=np.float64)
+        if mean.shape != (X.shape[1],) or std.shape != mean.shape:
+            return super().standardize(X, mean, std, dtype)
+        out = np.empty(X.shape, dtype=out_dtype)
+        if self._parallel(X.size):
+            K.standardize_parallel(X, mean, std, out, numba.get_num_threads())
+        else:
+            K.standardize_rows(X, mean, std, out, 0, X.shape[0])
+        return out
+
     def dropout_mask(self, rng, shape, keep_prob, dtype="float32"):
         """One pass from the host draws to the mask (``K.dropout_mask``), the same bits as the
         generic cast, compare, ``where`` and cast; recorded with its draw, so a replayed step

@@ -445,6 +445,30 @@ def mean_squared_error(A, Y):
     return cost / (2 * m)
 
 
+# ------------------------------------------------------------------- input scaling
+_EXACT = dict(cache=True, nogil=True, error_model="numpy")  # no fast-math: x / y stays exact
+
+
+@njit(**_EXACT)
+def standardize_rows(X, mean, std, out, lo, hi):
+    """Rows ``lo:hi`` of ``out = (X - mean) / std``: ``X (m, n)`` float32 or float64,
+    ``mean``, ``std (n,)`` float64, computed in float64 and rounded to ``out``'s dtype once,
+    the same bits as NumPy's float64 subtract and divide then cast (no reciprocal, no FMA)."""
+    f = out.dtype.type
+    for i in range(lo, hi):
+        x, o = X[i], out[i]
+        for j in range(x.shape[0]):
+            o[j] = f((np.float64(x[j]) - mean[j]) / std[j])
+
+
+@njit(**dict(_EXACT, parallel=True))
+def standardize_parallel(X, mean, std, out, chunks):
+    """``standardize_rows`` over all rows in ``chunks`` row ranges split across threads."""
+    m = X.shape[0]
+    for k in prange(chunks):
+        standardize_rows(X, mean, std, out, k * m // chunks, (k + 1) * m // chunks)
+
+
 # ------------------------------------------------------------------------ dropout
 @njit(**_SERIAL)
 def dropout_mask(U, keep_prob, D):

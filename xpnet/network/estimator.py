@@ -14,7 +14,7 @@ import numpy as np
 from .. import _validation as V
 from ..backends import resolve
 from ..backends.base import np_dtype
-from .data import column_stats, standardize
+from .data import column_stats
 from .initializers import INITIALIZERS
 from .model import (Architecture, compute_cost, forward, initialize_bn_state,
                     initialize_parameters)
@@ -242,7 +242,7 @@ class NeuralNetwork:
         (each example's column contiguous, a transposed view of the ``(m, n[0])`` rows), the
         layout the training loop gathers mini-batches from without a copy."""
         if self.normalize:
-            rows = standardize(X, self.mean_, self.std_, self._dtype)
+            rows = self._bk.standardize(X, self.mean_, self.std_, self._dtype)
         else:  # (x - 0) / 1 == x exactly
             rows = np.ascontiguousarray(X, dtype=self._dtype)
         bk = self._bk
