@@ -12,7 +12,9 @@ As pytest-benchmark tests (one row each)::
     python -m pytest bench/bench_numba_epoch.py --benchmark-only
 
 As a script, the rows run interleaved round by round, which keeps a shared machine's load
-changes from favouring one row, and the ratios are printed (medians, with min-max)::
+changes from favouring one row, and the ratios are printed (medians, with min-max). The full
+run's activation rows run in fresh processes three times: glibc's default allocator, one that
+keeps freed blocks, and that again in steady state (30 ms of calls before each timed one)::
 
     python bench/bench_numba_epoch.py [--rounds 7] [--quick]
     python bench/bench_numba_epoch.py --activations-only [--warm-ms 30]   # steady state
@@ -45,6 +47,8 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax")
 TORCH_THREADS = 2
 #: glibc settings under which freed 16 MB blocks are reused instead of returned to the system.
 KEEP_BLOCKS = {"MALLOC_MMAP_THRESHOLD_": "67108864", "MALLOC_TRIM_THRESHOLD_": "536870912"}
+#: Untimed calls (ms) before each timed activation call in the full run's steady-state pass.
+STEADY_MS = 30.0
 
 
 # ------------------------------------------------------------------------ workloads
@@ -370,11 +374,17 @@ def main(argv=None):
     if not args.no_activations:
         # Fresh processes (see run_activations): glibc's default, then an allocator that keeps
         # freed blocks, so that the rows time the kernels rather than the VM's page faults.
-        for label, env in (("default allocator", {}), ("glibc keeps freed blocks", KEEP_BLOCKS)):
+        # And, unless --warm-ms chose one protocol, once more in steady state (STEADY_MS of
+        # calls before each timed one), where the rows can be compared with the floor.
+        runs = [("default allocator", {}, args.warm_ms),
+                ("glibc keeps freed blocks", KEEP_BLOCKS, args.warm_ms)]
+        if not args.warm_ms:
+            runs.append(("glibc keeps freed blocks, steady state", KEEP_BLOCKS, STEADY_MS))
+        for label, env, warm_ms in runs:
             print(f"\n[{label}{': ' if env else ''}"
                   f"{' '.join(f'{k}={v}' for k, v in env.items())}]", flush=True)
             subprocess.run([sys.executable, os.path.abspath(__file__), "--activations-only",
-                            "--rounds", str(rounds), "--warm-ms", str(args.warm_ms)],
+                            "--rounds", str(rounds), "--warm-ms", str(warm_ms)],
                            check=True, env=dict(os.environ, **env))
     return 0
 
