@@ -238,12 +238,12 @@ class NumbaBackend(ArrayBackend):
         D = np.empty(shape, dtype=np_dtype(dtype))
         if D.dtype not in _FLOATS or D.size == 0 or not isinstance(rng, np.random.Generator):
             return super().dropout_mask(rng, shape, keep_prob, dtype)
-        U = np.empty(D.size)
+        U, flat = np.empty(D.size), D.reshape(-1)
         kp = float(keep_prob)
 
         def draw():
             rng.random(out=U)
-            K.dropout_mask(U, kp, D.reshape(-1))
+            K.dropout_mask(U, kp, flat)
 
         draw()
         self._record(draw)
