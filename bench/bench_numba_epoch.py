@@ -25,6 +25,7 @@ keeps freed blocks, and that again in steady state (30 ms of calls before each t
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -101,30 +102,26 @@ def torch_epoch(data, fused=False):
                            generator=torch.Generator().manual_seed(1))
 
 
-_FLOOR_KERNELS = []
-
-
+@functools.lru_cache(maxsize=None)
 def _floor_kernels():
     """Two multi-threaded Numba kernels with the least memory traffic any fused forward +
     backward of an elementwise activation has: ``A = Z`` (read one array, write one) and ``dZ =
     dA * X`` (read two, write one), rows split across threads like the backend's kernels."""
-    if not _FLOOR_KERNELS:
-        from numba import njit, prange
+    from numba import njit, prange
 
-        @njit(parallel=True, nogil=True)
-        def copy(Z, A):
-            for i in prange(Z.shape[0]):
-                for j in range(Z.shape[1]):
-                    A[i, j] = Z[i, j]
+    @njit(parallel=True, nogil=True)
+    def copy(Z, A):
+        for i in prange(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                A[i, j] = Z[i, j]
 
-        @njit(parallel=True, nogil=True)
-        def multiply(dA, X, dZ):
-            for i in prange(dA.shape[0]):
-                for j in range(dA.shape[1]):
-                    dZ[i, j] = dA[i, j] * X[i, j]
+    @njit(parallel=True, nogil=True)
+    def multiply(dA, X, dZ):
+        for i in prange(dA.shape[0]):
+            for j in range(dA.shape[1]):
+                dZ[i, j] = dA[i, j] * X[i, j]
 
-        _FLOOR_KERNELS.extend((copy, multiply))
-    return _FLOOR_KERNELS
+    return copy, multiply
 
 
 def floor_work(shape=ACT_SHAPE):

@@ -120,10 +120,10 @@ def check_feature_names(X, fitted, name="X"):
                      f"({'; '.join(parts)}); pass the columns {list(fitted)[:12]!r}")
 
 
-def record_feature_names(estimator, X):
-    """In ``fit``: ``estimator.feature_names_in_`` from ``X``'s column names (a unicode array;
-    checked at predict time, saved with a network), or no such attribute for a plain array."""
-    names = feature_names(X)
+def set_feature_names(estimator, names):
+    """In ``fit``, once the data passed validation: ``estimator.feature_names_in_`` from
+    ``names`` (``feature_names(X)`` of the raw ``X``; a unicode array, checked at predict time,
+    saved with a network), or no such attribute when None (a plain array)."""
     if names is None:
         estimator.__dict__.pop("feature_names_in_", None)
     else:

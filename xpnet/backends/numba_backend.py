@@ -235,9 +235,11 @@ class NumbaBackend(ArrayBackend):
         """One pass from the host draws to the mask (``K.dropout_mask``), the same bits as the
         generic cast, compare, ``where`` and cast; recorded with its draw, so a replayed step
         draws fresh masks from the same Generator."""
-        D = np.empty(shape, dtype=np_dtype(dtype))
-        if D.dtype not in _FLOATS or D.size == 0 or not isinstance(rng, np.random.Generator):
+        out_dtype = np_dtype(dtype)
+        if (out_dtype not in _FLOATS or not isinstance(rng, np.random.Generator)
+                or 0 in tuple(shape)):
             return super().dropout_mask(rng, shape, keep_prob, dtype)
+        D = np.empty(shape, dtype=out_dtype)
         U, flat = np.empty(D.size), D.reshape(-1)
         kp = float(keep_prob)
 

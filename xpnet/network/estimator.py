@@ -169,11 +169,12 @@ class NeuralNetwork:
         returning True from it stops training.
         """
         hidden = self._check_hyperparameters()
-        V.record_feature_names(self, X)
+        names = V.feature_names(X)
         X = V.check_X(X)
         y = self._check_targets(y, X.shape[0])
         self.task_ = self._resolve_task(np.asarray(y))
         self.n_features_in_ = X.shape[1]
+        V.set_feature_names(self, names)
         Y, out_act = self._encode_targets(y)
         rng = np.random.default_rng(self.seed)
         if dev is not None:

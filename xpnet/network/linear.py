@@ -26,7 +26,7 @@ class _LinearUnit:
 
     def _prepare(self, X, y):
         """Validated ``X (n_samples, n_features)`` float64 and targets ``(n_samples,)`` in ±1."""
-        V.record_feature_names(self, X)
+        names = V.feature_names(X)
         X, y = V.check_X_y(X, y)
         classes, y_index = V.encode_classes(y)
         if len(classes) > 2:
@@ -35,6 +35,7 @@ class _LinearUnit:
                              "(one-vs-rest) or use xpnet.NeuralNetwork")
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
+        V.set_feature_names(self, names)
         return X.astype(np.float64), np.where(y_index == 1, 1, -1)
 
     def _check_fitted(self):

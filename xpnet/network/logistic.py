@@ -35,10 +35,11 @@ class LogisticRegression:
         """``X (n_samples, n_x)``, ``y`` with two distinct labels."""
         V.check_positive("learning_rate", self.learning_rate)
         V.check_positive("iterations", self.iterations, integer=True)
-        V.record_feature_names(self, X)
+        names = V.feature_names(X)
         X, y = V.check_X_y(X, y)
         self.classes_, idx = V.encode_classes(y, max_classes=2)
         self.n_features_in_ = X.shape[1]
+        V.set_feature_names(self, names)
         Xc = np.ascontiguousarray(X.T, dtype=self.dtype)       # (n_x, m)
         Y = idx.reshape(1, -1).astype(self.dtype)               # (1, m)
         fit = self._fit_vectorized if self.vectorized else self._fit_loops
