@@ -14,7 +14,8 @@ import importlib
 import os
 import threading
 
-from .base import ACTIVATIONS, Backend
+from ..ops import ACTIVATIONS
+from .base import Backend
 
 __all__ = ["Backend", "ACTIVATIONS", "BACKENDS", "BackendUnavailable", "get_backend",
            "set_backend", "use_backend", "available_backends", "resolve", "auto_choice"]

@@ -3,9 +3,10 @@
 Network code never imports numpy or cupy for math; it calls the backend object it was given.
 Arrays in course notation: ``A_prev (n[l-1], m)``, ``W (n[l], n[l-1])``, ``b (n[l], 1)``.
 
-Every method is abstract here; ``ArrayBackend`` implements them once for any NumPy-compatible
+The primitives are abstract here; ``ArrayBackend`` implements them once for any NumPy-compatible
 array module (NumPy, CuPy) and ``LoopsBackend`` implements them with explicit Python loops.
-Kernel backends (numba, cupy) subclass ``ArrayBackend`` and override only what they fuse.
+Kernel backends (numba, cupy) subclass ``ArrayBackend`` and register fused kernels for the ops
+of ``xpnet.ops`` in their ``fused`` table.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import os
 
 import numpy as np
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -60,10 +60,30 @@ class RecordedStep:
 
 
 class Backend:
-    """Abstract backend. ``name`` identifies it; ``device`` describes where arrays live."""
+    """Abstract backend: array primitives, plus optional fused kernels in ``fused``.
+
+    ``name`` identifies it; ``device`` describes where arrays live. A new backend implements the
+    primitives below that raise ``NotImplementedError`` (creation, transfer, matmul, elementwise
+    with broadcasting and ``out=``, reductions) and gets every registered op: activations,
+    losses and optimizers are defined once in ``xpnet.ops`` from these primitives.
+
+    ``fused`` maps ``(op name, role)`` to a fused kernel for a registered op, e.g.
+    ``("sigmoid", "forward")`` or ``("adam", "update")``: the roles and call signatures are
+
+    - activation ``forward(Z, slope) -> A``, ``backward(dA, Z, A, slope) -> dZ``,
+      ``bias_forward(Z, b, slope) -> (Z, A)`` (``Z += b`` in place, then ``A = g(Z)``);
+    - loss ``value(ZL, AL, Y, **params) -> 0-d cost``, ``delta(ZL, AL, Y, **params) -> dZ[L]``;
+    - optimizer ``update(theta, grad, state, lr, t, hp) -> None`` (in place; ``state`` maps the
+      definition's slots to flat buffers, ``hp`` its hyperparameters).
+
+    A kernel returns ``NotImplemented`` for input it does not take (a layout, a dtype), and the
+    definition's formula runs instead. Keys are checked against the registries when the backend
+    is created (``xpnet.ops.check_kernel_table``).
+    """
 
     name = "abstract"
     device = "cpu"
+    fused = {}
 
     # ----------------------------------------------------------------- arrays
     def asarray(self, x, dtype=None):
@@ -82,6 +102,28 @@ class Backend:
 
     def empty(self, shape, dtype="float32"):
         raise NotImplementedError
+
+    def copy(self, x):
+        """A copy of ``x`` on the same device."""
+        raise NotImplementedError
+
+    def astype(self, x, dtype):
+        """``x`` as ``dtype`` (``x`` itself when it already is)."""
+        raise NotImplementedError
+
+    def stack(self, arrays):
+        """0-d arrays (or scalars) gathered into one 1-D array, on the device."""
+        raise NotImplementedError
+
+    def scalar(self, value, like):
+        """``value`` as a scalar of ``like``'s dtype (so float32 math stays float32)."""
+        return np.dtype(like.dtype).type(value)
+
+    def scratch(self, slot, like, dtype=None):
+        """A temporary shaped like ``like`` (``dtype``: default ``like``'s) that the caller
+        fills before reading; backends may hand out the same buffer for the same ``slot`` again
+        (the formulas in ``xpnet.ops`` keep their temporaries there). Here: a new array."""
+        return self.empty(like.shape, like.dtype if dtype is None else dtype)
 
     def normal(self, rng, shape, dtype="float32", scale=1.0):
         """Standard normal draws times ``scale`` from the host NumPy Generator ``rng``.
@@ -106,8 +148,7 @@ class Backend:
         """Inverted-dropout mask ``D`` of ``shape``: ``1 / keep_prob`` where a uniform draw from
         ``rng`` (``uniform``) is below ``keep_prob``, 0 elsewhere."""
         U = self.uniform(rng, shape, dtype)
-        return self.where(self.greater(keep_prob, U), 1.0 / keep_prob, 0.0).astype(
-            dtype, copy=False)
+        return self.astype(self.where(self.greater(keep_prob, U), 1.0 / keep_prob, 0.0), dtype)
 
     def step_runner(self, step, draws=False):
         """A callable that runs ``step()``, a training step that reads and writes only fixed
@@ -119,6 +160,17 @@ class Backend:
 
     def synchronize(self):
         """Wait for queued device work (a no-op on the CPU)."""
+
+    def item(self, x):
+        """A 0-d (or size-1) array as a Python float (forces a device sync on GPU)."""
+        return float(self.to_numpy(x).reshape(-1)[0])
+
+    def is_sample_major(self, X):
+        """Whether ``X (n, m)`` keeps each column (example) contiguous in memory (read from the
+        array's ``strides`` where it has them; False where it has none)."""
+        strides = getattr(X, "strides", None)
+        return strides is not None and X.ndim == 2 and (X.shape[0] <= 1 or
+                                                        strides[0] == X.itemsize)
 
     # ------------------------------------------------------------ linear algebra
     def matmul(self, a, b, out=None):
@@ -147,11 +199,7 @@ class Backend:
                 and np.may_share_memory(X, out)):
             raise ValueError("take_columns: out overlaps X; pass a separate array")
 
-    def copy(self, x):
-        """A copy of ``x`` on the same device."""
-        raise NotImplementedError
-
-    # --------------------------------------------------- elementwise (broadcasting)
+    # ----------------------------------------- elementwise (broadcasting, optional out=)
     def add(self, a, b, out=None):
         raise NotImplementedError
 
@@ -164,63 +212,62 @@ class Backend:
     def divide(self, a, b, out=None):
         raise NotImplementedError
 
-    def exp(self, x):
+    def maximum(self, a, b, out=None):
         raise NotImplementedError
 
-    def log(self, x):
+    def minimum(self, a, b, out=None):
         raise NotImplementedError
 
-    def log1p(self, x):
+    def negative(self, x, out=None):
         raise NotImplementedError
 
-    def sqrt(self, x):
+    def exp(self, x, out=None):
         raise NotImplementedError
 
-    def square(self, x):
+    def log(self, x, out=None):
         raise NotImplementedError
 
-    def abs(self, x):
+    def log1p(self, x, out=None):
         raise NotImplementedError
 
-    def maximum(self, a, b):
+    def sqrt(self, x, out=None):
+        raise NotImplementedError
+
+    def square(self, x, out=None):
+        raise NotImplementedError
+
+    def abs(self, x, out=None):
+        raise NotImplementedError
+
+    def tanh(self, x, out=None):
+        raise NotImplementedError
+
+    def greater(self, a, b, out=None):
+        raise NotImplementedError
+
+    def greater_equal(self, a, b, out=None):
         raise NotImplementedError
 
     def where(self, cond, a, b):
         raise NotImplementedError
 
-    def greater(self, a, b):
-        raise NotImplementedError
-
-    def clip(self, x, low, high):
+    def clip(self, x, low, high, out=None):
         raise NotImplementedError
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, x, axis=None, keepdims=False):
+    def sum(self, x, axis=None, keepdims=False, out=None):
         raise NotImplementedError
 
-    def mean(self, x, axis=None, keepdims=False):
+    def mean(self, x, axis=None, keepdims=False, out=None):
         raise NotImplementedError
 
-    def max(self, x, axis=None, keepdims=False):
+    def max(self, x, axis=None, keepdims=False, out=None):
         raise NotImplementedError
 
     def argmax(self, x, axis=0):
         raise NotImplementedError
 
-    def item(self, x):
-        """A 0-d (or size-1) array as a Python float (forces a device sync on GPU)."""
-        return float(self.to_numpy(x).reshape(-1)[0])
-
-    # --------------------------------------------------------------- activations
-    def activation_forward(self, name, Z, slope=0.01):
-        """``A = g(Z)`` for the activation ``name``; ``Z (n[l], m)``."""
-        raise NotImplementedError
-
-    def activation_backward(self, name, dA, Z, A, slope=0.01):
-        """``dZ = dA * g'(Z)`` (softmax: the Jacobian-vector product over axis 0)."""
-        raise NotImplementedError
-
-    # ------------------------------------------------------------- fused kernels
+    # ------------------------------------------------- layers (generic, from primitives)
     def linear_forward(self, W, A_prev, b):
         """``Z = W A_prev + b``; ``W (n[l], n[l-1])``, ``A_prev (n[l-1], m)``, ``b (n[l], 1)``."""
         Z = self.matmul(W, A_prev)
@@ -228,58 +275,21 @@ class Backend:
             Z = self.add(Z, b, out=Z)
         return Z
 
-    def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
-        """``Z = W A_prev + b``, ``A = g(Z)``; returns ``(Z, A)``."""
-        Z = self.linear_forward(W, A_prev, b)
-        return Z, self.activation_forward(activation, Z, slope)
-
     def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
         """``dW = dZ A_prev^T / m`` into ``dW_out``, ``db = sum(dZ, axis=1) / m`` into ``db_out``.
 
         Returns ``dA_prev = W^T dZ`` ``(n[l-1], m)`` or None when not needed.
         """
-        raise NotImplementedError
-
-    def output_delta(self, loss, AL, Y):
-        """``dZ[L] = A[L] - Y`` for each loss paired with its canonical output activation."""
-        return self.subtract(AL, Y)
-
-    def loss(self, loss, ZL, AL, Y):
-        """Mean loss over the ``m`` columns, computed from the logits ``ZL`` where it matters.
-
-        ``binary_crossentropy``: sigmoid output, ``Y (1, m)`` in {0, 1}.
-        ``categorical_crossentropy``: softmax output, ``Y (C, m)`` one-hot.
-        ``mse``: linear output, ``1/(2m) sum ||A - Y||^2`` so that ``dZ = A - Y``.
-        Returns a 0-d device array (read it with ``item`` once per epoch).
-        """
-        raise NotImplementedError
-
-    # ------------------------------------------------ optimizer updates (flat buffers)
-    def sgd_update(self, theta, grad, lr):
-        """``theta -= lr * grad`` in place, over one flat buffer holding every parameter."""
-        raise NotImplementedError
-
-    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
-        """``v = beta v + (1 - beta) grad``; ``theta -= lr * v_hat`` (in place)."""
-        raise NotImplementedError
-
-    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
-        """``s = beta s + (1 - beta) grad^2``; ``theta -= lr * grad / (sqrt(s) + eps)``."""
-        raise NotImplementedError
-
-    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
-        """Adam with bias correction at step ``t`` (1-based), in place on flat buffers."""
-        raise NotImplementedError
+        m = dZ.shape[1]
+        self.matmul(dZ, self.transpose(A_prev), out=dW_out)
+        self.multiply(dW_out, self.scalar(1.0 / m, dW_out), out=dW_out)
+        if db_out is not None:
+            self.sum(dZ, axis=1, keepdims=True, out=db_out)
+            self.multiply(db_out, self.scalar(1.0 / m, db_out), out=db_out)
+        return self.matmul(self.transpose(W), dZ) if need_dA_prev else None
 
     def __repr__(self):
         return f"<xpnet backend {self.name!r} on {self.device}>"
-
-
-def check_activation(name):
-    """Raise a ValueError naming the valid activations if ``name`` is not one."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-    return name
 
 
 def np_dtype(dtype):

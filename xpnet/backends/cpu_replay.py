@@ -7,11 +7,13 @@ what was recorded: a flat list of kernel and BLAS calls writing into the same ar
 
 Recording works at the backend's interface. While it runs, every public backend method is
 wrapped on the instance; each outermost call either records its own replay (the numba
-backend's fused ops call ``record``) or is one of the generic NumPy operations below, replayed
-as the same ufunc or reduction with ``out=`` the recorded result (a NumPy scalar result is
-returned to the caller as a 0-d array, so the replay has somewhere to write it). Any other
-call, or a fused op that took a fallback path without recording, makes the runner run the
-step eagerly from then on: slower, never wrong.
+backend's fused kernels, run by the dispatch of ``xpnet.ops``, call ``record``) or is one of the
+primitives below, replayed as the same ufunc or reduction with ``out=`` the recorded result (a
+NumPy scalar result is returned to the caller as a 0-d array, so the replay has somewhere to
+write it). So an op's formula, the output gradient of a loss included, is recorded as the
+primitive calls it makes: a new op needs nothing here. Any other call, or a fused op that took a
+fallback path without recording, makes the runner run the step eagerly from then on: slower,
+never wrong.
 
 What makes the replay correct is the training loop's ``step_runner`` contract: the step's
 shapes and scalars are the same on every call, it reads and writes only fixed arrays, and it
@@ -26,12 +28,14 @@ import numpy as np
 
 from .base import Backend, RecordedStep
 
-#: Backend methods replayed as the NumPy ufunc of the same name, ``out=`` the result.
-UFUNCS = {"add": np.add, "subtract": np.subtract, "multiply": np.multiply,
-          "divide": np.divide, "maximum": np.maximum, "square": np.square, "sqrt": np.sqrt,
-          "exp": np.exp, "log": np.log, "log1p": np.log1p, "abs": np.abs}
-#: Backend methods replayed as the NumPy reduction of the same name, ``out=`` the result.
-REDUCTIONS = {"sum": np.sum, "mean": np.mean}
+#: Backend primitives replayed as the NumPy ufunc of the same name, ``out=`` the result.
+UFUNCS = {name: getattr(np, name) for name in (
+    "add", "subtract", "multiply", "divide", "maximum", "minimum", "negative", "square", "sqrt",
+    "exp", "log", "log1p", "abs", "tanh", "greater", "greater_equal")}
+#: Backend primitives replayed as the NumPy reduction of the same name, ``out=`` the result.
+REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
+#: Backend methods that do no work a replay must redo: they hand out buffers, views or scalars.
+NO_WORK = ("scratch", "empty", "scalar", "transpose")
 #: One recording at a time per process (the wrappers live on the shared backend object).
 _RECORDING = threading.Lock()
 #: Every public method of the backend interface (the names wrapped while recording).
@@ -51,23 +55,32 @@ class Recording:
         self.owner = threading.get_ident()
 
     def record(self, op):
-        """Called by a fused backend op: ``op()`` redoes its work into the same arrays."""
-        if self.depth == 1 and threading.get_ident() == self.owner:
+        """Called by a fused kernel: ``op()`` redoes its work into the same arrays. Kernels run
+        from the ops' dispatch (depth 0) or inside one backend method (depth 1); a kernel that
+        another recorded method calls is part of that method's replay."""
+        if self.depth <= 1 and threading.get_ident() == self.owner:
             self.ops.append(op)
 
 
 def _generic(name, args, kwargs, result):
-    """``(result, op)`` replaying the generic call ``name``, or None if it has no replay."""
-    if name not in UFUNCS and name not in REDUCTIONS and name not in ("matmul", "output_delta"):
+    """``(result, op)`` replaying the primitive call ``name``, or None if it has no replay.
+
+    The output gradient ``dZ[L]``, like every op of ``xpnet.ops``, reaches the recording as the
+    primitive calls of its definition's formula (or as its fused kernel's own recording)."""
+    if name in NO_WORK:
+        return result, _no_op
+    if name in ("copy", "astype", "where"):
+        return _copy_replay(name, args, result)
+    if name not in UFUNCS and name not in REDUCTIONS and name not in ("matmul", "clip"):
         return None
     if not isinstance(result, np.ndarray):
         result = np.asarray(result)  # a NumPy scalar: give the replay an array to write
     if name == "matmul":
         a, b = args[:2]
         return result, lambda: np.matmul(a, b, out=result)
-    if name == "output_delta":  # the interface's A - Y
-        AL, Y = args[1], args[2]
-        return result, lambda: np.subtract(AL, Y, out=result)
+    if name == "clip":
+        x, low, high = args[:3]
+        return result, lambda: np.clip(x, low, high, out=result)
     if name in UFUNCS:
         fn = UFUNCS[name]
         operands = args[:fn.nin]
@@ -76,6 +89,24 @@ def _generic(name, args, kwargs, result):
     axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
     keepdims = kwargs.get("keepdims", args[2] if len(args) > 2 else False)
     return result, lambda: fn(x, axis=axis, keepdims=keepdims, out=result)
+
+
+def _no_op():
+    """The replay of a call that did no work (a buffer, a view, a scalar)."""
+
+
+def _copy_replay(name, args, result):
+    """``copy(x)``, ``astype(x, dtype)`` (a new array only when the dtype differs) and
+    ``where(cond, a, b)`` (which has no ``out=``) redone into the recorded result."""
+    if not isinstance(result, np.ndarray):
+        return None
+    if name == "where":
+        cond, a, b = args[:3]
+        return result, lambda: np.copyto(result, np.where(cond, a, b))
+    x = args[0]
+    if result is x:
+        return result, _no_op
+    return result, lambda: np.copyto(result, x, casting="unsafe")
 
 
 class ReplayStep(RecordedStep):
@@ -139,7 +170,8 @@ def _wrap(bk, rec, name, method):
             rec.failed = f"{name}() has no replay here"
             return result
         result, op = generic
-        rec.ops.append(op)
+        if op is not _no_op:
+            rec.ops.append(op)
         return result
 
     return wrapped

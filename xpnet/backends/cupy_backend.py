@@ -1,9 +1,11 @@
 """The ``cupy`` backend: arrays on an NVIDIA GPU, fused CUDA kernels, cuBLAS matrix products.
 
-``ArrayBackend(cupy)`` already runs every op on the GPU; this backend overrides what it fuses
-(see ``xpnet.kernels.gpu``): bias + activation, activation backward, softmax + cross-entropy
-loss and gradient, the bias-gradient reduction, the optimizer updates over the flat parameter
-buffers, and dropout's uniform draws (made on the device, so no per-batch host transfer).
+``ArrayBackend(cupy)`` already runs every op's formula on the GPU; this backend registers what
+it fuses (see ``xpnet.kernels.gpu``) in its ``fused`` table, keyed by the registered ops: bias +
+activation, activation backward, softmax + cross-entropy loss and gradient, the optimizer
+updates over the flat parameter buffers; and it overrides the bias-gradient reduction of
+``linear_backward`` and dropout's uniform draws (made on the device, so no per-batch host
+transfer).
 
 Arrays stay on the device for a whole fit: the estimator moves ``X`` and ``Y`` once, the
 training loop gathers each epoch's permutation on the device, slices batches there and reads
@@ -20,6 +22,7 @@ as a CUDA graph (on by default; see ``xpnet.backends.cuda_graph``).
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -27,9 +30,11 @@ import numpy as np
 from ..kernels import gpu
 from ..kernels.cublas import Gemm
 from . import BackendUnavailable
+from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS, check_kernel_table
+from ..ops.activations import Softmax
 from .cuda_graph import GraphStep
 from .array_backend import ArrayBackend
-from .base import check_activation, env_flag, np_dtype
+from .base import env_flag, np_dtype
 
 INSTALL_HINT = ('pip install "xpnet[cuda]" (CuPy for CUDA 13 drivers) or '
                 'pip install "xpnet[cuda12]" (CuPy for CUDA 12 drivers)')
@@ -134,6 +139,27 @@ class CupyBackend(ArrayBackend):
         self.tf32 = False
         self._pending_delta = None
         self.set_tf32(env_flag("XPNET_TF32") if tf32 is None else tf32)
+        self.fused = self._kernel_table()
+        check_kernel_table(self.fused, (ACTIVATIONS, LOSSES, OPTIMIZERS), self.name)
+
+    def _kernel_table(self):
+        """The fused kernels of ``xpnet.kernels.gpu``, keyed by the registered ops they
+        accelerate (``Backend.fused``)."""
+        table = {}
+        for name in gpu.ELEMENTWISE_ACTIVATIONS:
+            table[(name, "forward")] = functools.partial(self._act_forward, name)
+            table[(name, "backward")] = functools.partial(self._act_backward, name)
+            table[(name, "bias_forward")] = functools.partial(self._bias_forward, name)
+        softmax = Softmax.name
+        table[(softmax, "forward")] = self._softmax_forward
+        table[(softmax, "backward")] = self._softmax_backward
+        table[(softmax, "bias_forward")] = self._softmax_bias_forward
+        table.update({(name, "value"): getattr(self, method)
+                      for name, method in LOSS_VALUE_KERNELS.items()})
+        table[(CROSS_ENTROPY_DELTA, "delta")] = self._cross_entropy_delta
+        table.update({(name, "update"): getattr(self, method)
+                      for name, method in UPDATE_KERNELS.items()})
+        return table
 
     @property
     def uniform_on_device(self):
@@ -207,46 +233,29 @@ class CupyBackend(ArrayBackend):
         """``x`` on the device with ``ref``'s dtype (no copy when it already is)."""
         return self.xp.asarray(x, dtype=ref.dtype)
 
-    # --------------------------------------------------------------- activations
-    def activation_forward(self, name, Z, slope=0.01):
-        if name in gpu.ELEMENTWISE_ACTIVATIONS:
-            return self.kernels.activation(name, Z, slope)
-        if name == "softmax":
-            return self.kernels.softmax(Z)[1] if self._per_column(Z) else self._softmax(Z)
-        if name == "linear":
-            return Z
-        check_activation(name)
-
+    # ------------------------------------------------------- fused activation kernels
     def _per_column(self, Z):
         return Z.shape[0] <= self.column_kernel_rows
 
-    def activation_backward(self, name, dA, Z, A, slope=0.01):
-        if name in gpu.ELEMENTWISE_ACTIVATIONS:
-            return self.kernels.activation_backward(name, dA, Z, A, slope)
-        if name == "softmax":
-            if self._per_column(A):
-                return self.kernels.softmax_backward(dA, A)
-            return super().activation_backward(name, dA, Z, A, slope)
-        if name == "linear":
-            return dA
-        check_activation(name)
+    def _act_forward(self, name, Z, slope):
+        return self.kernels.activation(name, Z, slope)
 
-    def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
-        """``Z = W A_prev`` (cuBLAS), then ``Z += b`` and ``A = g(Z)`` in one fused kernel."""
-        check_activation(activation)
-        Z = self.matmul(W, A_prev)
-        if b is None:
-            return Z, self.activation_forward(activation, Z, slope)
-        b = self._like(b, Z)
-        if activation in gpu.ELEMENTWISE_ACTIVATIONS:
-            return Z, self.kernels.bias_activation(activation, Z, b, slope)
-        if activation == "softmax":
-            if self._per_column(Z):
-                return self.kernels.softmax(Z, b)
-            Z = self.kernels.bias_add(Z, b)
-            return Z, self._softmax(Z)
-        Z = self.kernels.bias_add(Z, b)
-        return Z, Z
+    def _act_backward(self, name, dA, Z, A, slope):
+        return self.kernels.activation_backward(name, dA, Z, A, slope)
+
+    def _bias_forward(self, name, Z, b, slope):
+        """``Z += b`` and ``A = g(Z)`` in one fused kernel after the cuBLAS matmul."""
+        return Z, self.kernels.bias_activation(name, Z, self._like(b, Z), slope)
+
+    def _softmax_forward(self, Z, slope):
+        return self.kernels.softmax(Z)[1] if self._per_column(Z) else NotImplemented
+
+    def _softmax_backward(self, dA, Z, A, slope):
+        return self.kernels.softmax_backward(dA, A) if self._per_column(A) else NotImplemented
+
+    def _softmax_bias_forward(self, Z, b, slope):
+        return self.kernels.softmax(Z, self._like(b, Z)) if self._per_column(Z) \
+            else NotImplemented
 
     def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
         """``dW = dZ A_prev^T / m`` (cuBLAS), ``db`` by one reduction into ``db_out``."""
@@ -262,55 +271,61 @@ class CupyBackend(ArrayBackend):
         return self.matmul(W.T, dZ) if need_dA_prev else None
 
     # ------------------------------------------------------------------ losses
-    def loss(self, loss, ZL, AL, Y):
-        """Mean loss from the logits, as a 0-d device array.
+    # Mean losses from the logits, as 0-d device arrays. For the softmax cross-entropy the same
+    # kernel also computes dZ = A - Y; it is kept for the next ``delta`` call with these very
+    # AL and Y objects (the training step asks for the value, then the gradient, of one batch),
+    # so the gradient costs no extra pass. Any other call computes A - Y afresh.
+    def _bce_value(self, ZL, AL, Y):
+        self._pending_delta = None
+        return self.kernels.bce_mean(ZL, self._like(Y, ZL), ZL.shape[1])
 
-        For ``categorical_crossentropy`` the same kernel also computes ``dZ = A - Y``; it is
-        kept for the next ``output_delta`` call with these very ``AL`` and ``Y`` objects (the
-        training step calls ``loss`` then ``output_delta`` on one batch), so the gradient costs
-        no extra pass. Any other call computes ``A - Y`` afresh.
-        """
-        m = ZL.shape[1]
-        if loss == "binary_crossentropy":
-            self._pending_delta = None
-            return self.kernels.bce_mean(ZL, self._like(Y, ZL), m)
-        if loss == "categorical_crossentropy" and not self._per_column(ZL):
-            self._pending_delta = None
-            return super().loss(loss, ZL, AL, self._like(Y, ZL))
-        if loss == "categorical_crossentropy":
-            per_column, dZ = self.kernels.softmax_xent(ZL, self._like(AL, ZL),
-                                                       self._like(Y, ZL))
-            self._pending_delta = (AL, Y, dZ)
-            return self.kernels.sum_div(per_column, m)
-        if loss == "mse":
-            self._pending_delta = None
-            return self.kernels.sq_err_mean(AL, self._like(Y, AL), 2 * m)
-        raise ValueError(f"unknown loss {loss!r}; choose binary_crossentropy, "
-                         "categorical_crossentropy or mse")
+    def _cross_entropy_value(self, ZL, AL, Y):
+        self._pending_delta = None
+        if not self._per_column(ZL):
+            return NotImplemented
+        per_column, dZ = self.kernels.softmax_xent(ZL, self._like(AL, ZL), self._like(Y, ZL))
+        self._pending_delta = (AL, Y, dZ)
+        return self.kernels.sum_div(per_column, ZL.shape[1])
 
-    def output_delta(self, loss, AL, Y):
-        """``dZ[L] = A[L] - Y`` (reusing the one ``loss`` computed for these arrays)."""
+    def _squared_error_value(self, ZL, AL, Y):
+        self._pending_delta = None
+        return self.kernels.sq_err_mean(AL, self._like(Y, AL), 2 * ZL.shape[1])
+
+    def _cross_entropy_delta(self, ZL, AL, Y):
+        """``dZ[L] = A[L] - Y``, reusing the one the value kernel computed for these arrays."""
         pending, self._pending_delta = self._pending_delta, None
-        if (pending is not None and loss == "categorical_crossentropy"
-                and pending[0] is AL and pending[1] is Y):
+        if pending is not None and pending[0] is AL and pending[1] is Y:
             return pending[2]
-        return self.xp.subtract(AL, Y)
+        return NotImplemented
 
     # ------------------------------------------------ optimizer updates (flat buffers)
-    def sgd_update(self, theta, grad, lr):
+    def _sgd(self, theta, grad, state, lr, t, hp):
         self.kernels.sgd(theta, grad, lr)
 
-    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
-        step = lr / (1 - beta ** t) if bias_correction else lr
-        self.kernels.momentum(theta, grad, v, beta, step)
+    def _momentum(self, theta, grad, state, lr, t, hp):
+        beta = hp["beta"]
+        step = lr / (1 - beta ** t) if hp["bias_correction"] else lr
+        self.kernels.momentum(theta, grad, state["v"], beta, step)
 
-    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
-        self.kernels.rmsprop(theta, grad, s, lr, beta, eps)
+    def _rmsprop(self, theta, grad, state, lr, t, hp):
+        self.kernels.rmsprop(theta, grad, state["s"], lr, hp["beta"], hp["epsilon"])
 
-    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
+    def _adam(self, theta, grad, state, lr, t, hp):
+        beta1, beta2 = hp["beta1"], hp["beta2"]
         c1 = 1 - beta1 ** t
         c2 = 1 - beta2 ** t
-        self.kernels.adam(theta, grad, m, v, beta1, beta2, lr / c1, 1 / np.sqrt(c2), eps)
+        self.kernels.adam(theta, grad, state["m"], state["v"], beta1, beta2, lr / c1,
+                          1 / np.sqrt(c2), hp["epsilon"])
+
+
+#: Loss name -> the method computing its value in one kernel.
+LOSS_VALUE_KERNELS = {"binary_crossentropy": "_bce_value",
+                      "categorical_crossentropy": "_cross_entropy_value",
+                      "mse": "_squared_error_value"}
+#: The loss whose value kernel also computes the output gradient.
+CROSS_ENTROPY_DELTA = "categorical_crossentropy"
+#: Optimizer name -> the method running its fused update kernel.
+UPDATE_KERNELS = {"gd": "_sgd", "momentum": "_momentum", "rmsprop": "_rmsprop", "adam": "_adam"}
 
 
 def _load_gemm(cp):
@@ -325,7 +340,7 @@ def _smoke_test(backend):
     """Compile and run one kernel, so a missing NVRTC shows up now, not in the middle of fit."""
     try:
         theta = backend.zeros((4,), "float32")
-        backend.sgd_update(theta, backend.ones((4,), "float32"), 0.5)
+        backend._sgd(theta, backend.ones((4,), "float32"), {}, 0.5, 1, {})
         value = backend.item(theta)
     except Exception as exc:  # NVRTC/driver/architecture errors have no common base class
         raise BackendUnavailable(

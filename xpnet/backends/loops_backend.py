@@ -2,7 +2,10 @@
 
 This is the course's non-vectorized baseline and the test oracle for the vectorized backends.
 Arrays are NumPy arrays, but no NumPy math routine is called on them: each value is computed by
-a Python loop in ``xpnet.kernels.loops``. It is thousands of times slower; use tiny sizes.
+a Python loop in ``xpnet.kernels.loops``. It has no fused kernels: the ops of ``xpnet.ops``
+run their formulas through these loop primitives, so every registered op runs here with no
+code of its own, and the kernel backends' fused kernels are checked against it. It is
+thousands of times slower; use tiny sizes.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import operator
 import numpy as np
 
 from ..kernels import loops as K
-from .base import Backend, check_activation
+from .base import Backend
 
 
 class LoopsBackend(Backend):
@@ -75,6 +78,21 @@ class LoopsBackend(Backend):
             out[idx] = x[idx]
         return out
 
+    def astype(self, x, dtype):
+        x = np.asarray(x)
+        if x.dtype == np.dtype(dtype):
+            return x
+        out = np.empty(x.shape, dtype=dtype)
+        for idx in np.ndindex(*x.shape):
+            out[idx] = x[idx]
+        return out
+
+    def stack(self, arrays):
+        out = np.empty(len(arrays), dtype=np.result_type(*arrays))
+        for i, a in enumerate(arrays):
+            out[i] = np.asarray(a).reshape(-1)[0]
+        return out
+
     # --------------------------------------------------------------- elementwise
     def add(self, a, b, out=None):
         return K.binary(operator.add, a, b, out=out)
@@ -88,26 +106,41 @@ class LoopsBackend(Backend):
     def divide(self, a, b, out=None):
         return K.binary(operator.truediv, a, b, out=out)
 
-    def exp(self, x):
-        return K.unary(_safe_exp, x)
+    def maximum(self, a, b, out=None):
+        return K.binary(_max, a, b, out=out)
 
-    def log(self, x):
-        return K.unary(_safe_log, x)
+    def minimum(self, a, b, out=None):
+        return K.binary(_min, a, b, out=out)
 
-    def log1p(self, x):
-        return K.unary(math.log1p, x)
+    def negative(self, x, out=None):
+        return K.unary(operator.neg, x, out=out)
 
-    def sqrt(self, x):
-        return K.unary(math.sqrt, x)
+    def exp(self, x, out=None):
+        return K.unary(_safe_exp, x, out=out)
 
-    def square(self, x):
-        return K.unary(lambda v: v * v, x)
+    def log(self, x, out=None):
+        return K.unary(_safe_log, x, out=out)
 
-    def abs(self, x):
-        return K.unary(abs, x)
+    def log1p(self, x, out=None):
+        return K.unary(math.log1p, x, out=out)
 
-    def maximum(self, a, b):
-        return K.binary(max, a, b)
+    def sqrt(self, x, out=None):
+        return K.unary(math.sqrt, x, out=out)
+
+    def square(self, x, out=None):
+        return K.unary(lambda v: v * v, x, out=out)
+
+    def abs(self, x, out=None):
+        return K.unary(abs, x, out=out)
+
+    def tanh(self, x, out=None):
+        return K.unary(math.tanh, x, out=out)
+
+    def greater(self, a, b, out=None):
+        return K.binary(operator.gt, a, b, out=out, dtype=bool)
+
+    def greater_equal(self, a, b, out=None):
+        return K.binary(operator.ge, a, b, out=out, dtype=bool)
 
     def where(self, cond, a, b):
         dtype = np.result_type(a, b)
@@ -120,21 +153,19 @@ class LoopsBackend(Backend):
             out[idx] = src[K._index_into(src.shape, idx)]
         return out
 
-    def greater(self, a, b):
-        return K.binary(operator.gt, a, b, dtype=bool)
-
-    def clip(self, x, low, high):
-        return K.unary(lambda v: min(max(v, low), high), x)
+    def clip(self, x, low, high, out=None):
+        return K.unary(lambda v: min(max(v, low), high), x, out=out)
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, x, axis=None, keepdims=False):
-        return K.reduce(x, axis, keepdims, 0.0, operator.add)
+    def sum(self, x, axis=None, keepdims=False, out=None):
+        return _into(K.reduce(x, axis, keepdims, 0.0, operator.add), out)
 
-    def mean(self, x, axis=None, keepdims=False):
-        return K.reduce(x, axis, keepdims, 0.0, operator.add, lambda acc, n: acc / n)
+    def mean(self, x, axis=None, keepdims=False, out=None):
+        return _into(K.reduce(x, axis, keepdims, 0.0, operator.add, lambda acc, n: acc / n),
+                     out)
 
-    def max(self, x, axis=None, keepdims=False):
-        return K.reduce(x, axis, keepdims, -math.inf, max)
+    def max(self, x, axis=None, keepdims=False, out=None):
+        return _into(K.reduce(x, axis, keepdims, -math.inf, _max), out)
 
     def argmax(self, x, axis=0):
         x = np.asarray(x)
@@ -149,120 +180,33 @@ class LoopsBackend(Backend):
             out[j] = best
         return out
 
-    # --------------------------------------------------------------- activations
-    def activation_forward(self, name, Z, slope=0.01):
-        check_activation(name)
-        if name == "sigmoid":
-            return K.unary(K.sigmoid_scalar, Z)
-        if name == "tanh":
-            return K.unary(math.tanh, Z)
-        if name == "relu":
-            return K.unary(lambda z: z if z > 0 else 0.0, Z)
-        if name == "leaky_relu":
-            return K.unary(lambda z: z if z > 0 else slope * z, Z)
-        if name == "softmax":
-            return self._softmax(Z)
-        return Z
 
-    def _softmax(self, Z):
-        n, m = Z.shape
-        out = np.empty_like(Z)
-        for j in range(m):
-            zmax = max(Z[i, j].item() for i in range(n))
-            total = 0.0
-            for i in range(n):
-                out[i, j] = math.exp(Z[i, j].item() - zmax)
-                total += math.exp(Z[i, j].item() - zmax)
-            for i in range(n):
-                out[i, j] = math.exp(Z[i, j].item() - zmax) / total
-        return out
+def _max(a, b):
+    """``max`` that propagates NaN like ``numpy.maximum``."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a >= b else b
 
-    def activation_backward(self, name, dA, Z, A, slope=0.01):
-        check_activation(name)
-        if name == "sigmoid":
-            return K.binary(lambda d, a: d * a * (1.0 - a), dA, A)
-        if name == "tanh":
-            return K.binary(lambda d, a: d * (1.0 - a * a), dA, A)
-        if name == "relu":
-            return K.binary(lambda d, z: d if z > 0 else 0.0, dA, Z)
-        if name == "leaky_relu":
-            return K.binary(lambda d, z: d if z > 0 else slope * d, dA, Z)
-        if name == "softmax":
-            return self._softmax_backward(dA, A)
-        return dA
 
-    @staticmethod
-    def _softmax_backward(dA, A):
-        n, m = A.shape
-        out = np.empty_like(A)
-        for j in range(m):
-            s = 0.0
-            for i in range(n):
-                s += dA[i, j].item() * A[i, j].item()
-            for i in range(n):
-                out[i, j] = A[i, j].item() * (dA[i, j].item() - s)
-        return out
+def _min(a, b):
+    """``min`` that propagates NaN like ``numpy.minimum``."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a <= b else b
 
-    def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
-        n, m = dZ.shape
-        k = A_prev.shape[0]
-        for i in range(n):
-            for j in range(k):
-                acc = 0.0
-                for t in range(m):
-                    acc += dZ[i, t].item() * A_prev[j, t].item()
-                dW_out[i, j] = acc / m
-            if db_out is not None:
-                acc = 0.0
-                for t in range(m):
-                    acc += dZ[i, t].item()
-                db_out[i, 0] = acc / m
-        return K.matmul(self.transpose(W), dZ) if need_dA_prev else None
 
-    def loss(self, loss, ZL, AL, Y):
-        n, m = ZL.shape
-        total = 0.0
-        for j in range(m):
-            if loss == "binary_crossentropy":
-                for i in range(n):
-                    z, y = ZL[i, j].item(), Y[i, j].item()
-                    total += max(z, 0.0) - z * y + K.log1pexp_neg_abs(z)
-            elif loss == "categorical_crossentropy":
-                zmax = max(ZL[i, j].item() for i in range(n))
-                lse = math.log(sum(math.exp(ZL[i, j].item() - zmax) for i in range(n))) + zmax
-                total += lse - sum(ZL[i, j].item() * Y[i, j].item() for i in range(n))
-            elif loss == "mse":
-                total += sum((AL[i, j].item() - Y[i, j].item()) ** 2 for i in range(n)) / 2
-            else:
-                raise ValueError(f"unknown loss {loss!r}; choose binary_crossentropy, "
-                                 "categorical_crossentropy or mse")
-        return np.asarray(total / m, dtype=ZL.dtype)
-
-    # ------------------------------------------------ optimizer updates (flat buffers)
-    def sgd_update(self, theta, grad, lr):
-        for i in range(theta.shape[0]):
-            theta[i] -= lr * grad[i]
-
-    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
-        step = lr / (1 - beta ** t) if bias_correction else lr
-        for i in range(theta.shape[0]):
-            v[i] = beta * v[i] + (1 - beta) * grad[i]
-            theta[i] -= step * v[i]
-
-    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
-        for i in range(theta.shape[0]):
-            g = grad[i].item()
-            s[i] = beta * s[i] + (1 - beta) * g * g
-            theta[i] -= lr * g / (math.sqrt(s[i]) + eps)
-
-    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
-        c1 = 1 - beta1 ** t
-        c2 = 1 - beta2 ** t
-        for i in range(theta.shape[0]):
-            g = grad[i].item()
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g
-            theta[i] -= lr * (m[i] / c1) / (math.sqrt(v[i] / c2) + eps)
+def _into(result, out):
+    """``result`` copied element by element into ``out`` (when given), else ``result``."""
+    if out is None:
+        return result
+    result = result.reshape(out.shape)
+    for idx in np.ndindex(*out.shape):
+        out[idx] = result[idx]
+    return out
 
 
 def _safe_exp(v):

@@ -1,10 +1,11 @@
 """The ``numba`` backend: NumPy arrays, fused Numba kernels, BLAS matmuls.
 
-It subclasses ``ArrayBackend(numpy)`` and overrides only what ``xpnet.kernels.cpu`` fuses: bias
-+ activation forward, activation backward, the ``dW``/``db`` scaling of ``linear_backward``, the
-losses, the optimizer updates over the flat parameter buffer, and the column gather of each
-epoch's shuffle. Anything the kernels do not take (mixed dtypes, non-contiguous or integer
-arrays, empty arrays) falls back to the NumPy implementation, so results never depend on layout.
+It subclasses the ``numpy`` backend and registers what ``xpnet.kernels.cpu`` fuses in its
+``fused`` table, keyed by the registered ops: bias + activation forward, activation backward,
+the losses and the optimizer updates over the flat parameter buffer; it overrides the ``dW``/``db``
+scaling of ``linear_backward`` and the column gather of each epoch's shuffle. Anything the
+kernels do not take (mixed dtypes, non-contiguous or integer arrays, empty arrays) declines
+(``NotImplemented``) and the op's formula runs on NumPy, so results never depend on layout.
 
 Threads: by default every kernel runs serially on the calling thread and only the BLAS matmuls
 use threads (OpenBLAS's). With ``XPNET_NUMBA_PARALLEL_MIN=<elements>`` (or the
@@ -22,6 +23,7 @@ first asked for.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 
@@ -29,9 +31,12 @@ import numba
 import numpy as np
 
 from ..kernels import cpu as K
-from .array_backend import ArrayBackend, gathers_rows
-from .base import check_activation, env_flag, np_dtype
+from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS, check_kernel_table
+from ..ops.activations import Softmax
+from .array_backend import gathers_rows
+from .base import env_flag, np_dtype
 from .cpu_replay import ReplayStep
+from .numpy_backend import NumpyBackend
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: ``dW = (dZ / m) A_prev^T`` of at most this many multiply-adds gets ``dZ / m`` column-major:
@@ -40,10 +45,6 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _SMALL_DW = 1 << 19
 #: Scratch arrays ``linear_backward`` keeps per thread (one per layer and batch shape).
 _MAX_SCRATCH = 32
-
-
-def _nothing():
-    """The replay of an identity op (``linear`` activation and its backward)."""
 
 
 def _linear_backward_op(dZ, A_prev, W, dW_out, db_out, scaled, dA_prev):
@@ -132,7 +133,7 @@ def _as_2d(x):
     return x.reshape(x.shape[0] if x.ndim > 2 else 1, -1)
 
 
-class NumbaBackend(ArrayBackend):
+class NumbaBackend(NumpyBackend):
     """NumPy arrays with fused, cached Numba kernels for the training hot loop."""
 
     name = "numba"
@@ -140,13 +141,36 @@ class NumbaBackend(ArrayBackend):
     _replay = None  # the Recording of a ReplayStep while it records (see ``cpu_replay``)
 
     def __init__(self, parallel_min="env", replay=None):
-        super().__init__(np)
+        super().__init__()
         #: Arrays of at least this many elements use the multi-threaded kernels; None: never.
         self.parallel_min = _parallel_min_from_env() if parallel_min == "env" else parallel_min
         #: Replay static training steps (``ReplayStep``); None: ``XPNET_NUMBA_REPLAY``, on.
         if replay is None:
             replay = env_flag("XPNET_NUMBA_REPLAY", default=True)
         self.replay = bool(replay)
+        self.fused = self._kernel_table()
+        check_kernel_table(self.fused, (ACTIVATIONS, LOSSES, OPTIMIZERS), self.name)
+
+    def _kernel_table(self):
+        """The fused kernels, keyed by the registered ops they accelerate (``Backend.fused``):
+        the elementwise activations of ``K.CODES`` and softmax (forward, backward, bias +
+        forward), the losses from the logits and the optimizer updates."""
+        table = {}
+        for name, code in K.CODES.items():
+            if code == K.LINEAR:
+                continue  # the identity: its formula does no work
+            table[(name, "forward")] = functools.partial(self._act_forward, code)
+            table[(name, "backward")] = functools.partial(self._act_backward, code)
+            table[(name, "bias_forward")] = functools.partial(self._bias_forward, code)
+        softmax = Softmax.name
+        table[(softmax, "forward")] = self._softmax_forward
+        table[(softmax, "backward")] = self._softmax_backward_op
+        table[(softmax, "bias_forward")] = self._softmax_bias_forward
+        for name, (kernel, reads_logits) in LOSS_KERNELS.items():
+            table[(name, "value")] = functools.partial(self._loss_value, kernel, reads_logits)
+        for name, update in OPTIMIZER_KERNELS.items():
+            table[(name, "update")] = functools.partial(update, self)
+        return table
 
     def _parallel(self, size):
         if self.parallel_min is None or size < self.parallel_min:
@@ -190,27 +214,22 @@ class NumbaBackend(ArrayBackend):
         self._check_take_out(X, idx, out)
         return out
 
-    # --------------------------------------------------------------- activations
-    def activation_forward(self, name, Z, slope=0.01):
-        if name == "linear":
-            self._record(_nothing)  # A is Z itself
-            return Z
+    # ------------------------------------------------------- fused activation kernels
+    def _act_forward(self, code, Z, slope):
         if not _kernel_ready(Z):
-            return super().activation_forward(name, Z, slope)
-        if name == "softmax":
-            if Z.ndim != 2:
-                return super().activation_forward(name, Z, slope)
-            A = np.empty_like(Z)
-            self._softmax_into(Z, None, A)
-            self._record(lambda: self._softmax_into(Z, None, A))
-            return A
-        code = K.CODES.get(name)
-        if code is None:
-            check_activation(name)
+            return NotImplemented
         A = np.empty_like(Z)
         Z2, A2 = _as_2d(Z), _as_2d(A)
         self._forward(code, Z2, None, A2, slope)
         self._record(lambda: self._forward(code, Z2, None, A2, slope))
+        return A
+
+    def _softmax_forward(self, Z, slope):
+        if not _kernel_ready(Z) or Z.ndim != 2:
+            return NotImplemented
+        A = np.empty_like(Z)
+        self._softmax_into(Z, None, A)
+        self._record(lambda: self._softmax_into(Z, None, A))
         return A
 
     def standardize(self, X, mean, std, dtype):
@@ -275,47 +294,45 @@ class NumbaBackend(ArrayBackend):
         else:
             K.forward_rows(code, Z, b, A, float(slope), 0, Z.shape[0])
 
-    def linear_activation_forward(self, W, A_prev, b, activation, slope=0.01):
-        Z = self.xp.matmul(W, A_prev)
-        if b is None or not _kernel_ready(Z, b) or Z.ndim != 2 or b.shape != (Z.shape[0], 1):
-            if b is not None:
-                Z += b
-            return Z, super().activation_forward(activation, Z, slope)
-        if activation == "softmax":
-            A = np.empty_like(Z)
-            self._softmax_into(Z, b, A)
-            self._record(lambda: (np.matmul(W, A_prev, out=Z), self._softmax_into(Z, b, A)))
-            return Z, A
-        code = K.CODES.get(activation)
-        if code is None:
-            check_activation(activation)
-        A = Z if code == K.LINEAR else np.empty_like(Z)
+    def _bias_ready(self, Z, b):
+        return _kernel_ready(Z, b) and Z.ndim == 2 and b.shape == (Z.shape[0], 1)
+
+    def _bias_forward(self, code, Z, b, slope):
+        """``Z += b; A = g(Z)`` in one pass over the matmul's output ``Z``."""
+        if not self._bias_ready(Z, b):
+            return NotImplemented
+        A = np.empty_like(Z)
         self._forward(code, Z, b, A, slope)
-        self._record(lambda: (np.matmul(W, A_prev, out=Z), self._forward(code, Z, b, A, slope)))
+        self._record(lambda: self._forward(code, Z, b, A, slope))
         return Z, A
 
-    def activation_backward(self, name, dA, Z, A, slope=0.01):
-        if name == "linear":
-            self._record(_nothing)  # dZ is dA itself
-            return dA
+    def _softmax_bias_forward(self, Z, b, slope):
+        if not self._bias_ready(Z, b):
+            return NotImplemented
+        A = np.empty_like(Z)
+        self._softmax_into(Z, b, A)
+        self._record(lambda: self._softmax_into(Z, b, A))
+        return Z, A
+
+    def _act_backward(self, code, dA, Z, A, slope):
         if not _kernel_ready(dA, Z, A) or not dA.shape == Z.shape == A.shape:
-            return super().activation_backward(name, dA, Z, A, slope)
+            return NotImplemented
         dZ = np.empty_like(dA)
-        if name == "softmax":
-            if dA.ndim != 2:
-                return super().activation_backward(name, dA, Z, A, slope)
-            self._softmax_backward(dA, A, dZ)
-            self._record(lambda: self._softmax_backward(dA, A, dZ))
-            return dZ
-        code = K.CODES.get(name)
-        if code is None:
-            check_activation(name)
         if dA.ndim == 2:
             dA2, Z2, A2, dZ2 = dA, Z, A, dZ
         else:
             dA2, Z2, A2, dZ2 = _as_2d(dA), _as_2d(Z), _as_2d(A), _as_2d(dZ)
         self._backward(code, dA2, Z2, A2, dZ2, slope)
         self._record(lambda: self._backward(code, dA2, Z2, A2, dZ2, slope))
+        return dZ
+
+    def _softmax_backward_op(self, dA, Z, A, slope):
+        if (not _kernel_ready(dA, Z, A) or not dA.shape == Z.shape == A.shape
+                or dA.ndim != 2):
+            return NotImplemented
+        dZ = np.empty_like(dA)
+        self._softmax_backward(dA, A, dZ)
+        self._record(lambda: self._softmax_backward(dA, A, dZ))
         return dZ
 
     def _softmax_backward(self, dA, A, dZ):
@@ -363,19 +380,12 @@ class NumbaBackend(ArrayBackend):
             buf = pool[key] = buf.T if column_major else buf
         return buf
 
-    def loss(self, loss, ZL, AL, Y):
+    def _loss_value(self, kernel, reads_logits, ZL, AL, Y, **params):
         # Y is usually a column slice of the epoch's targets: any layout is fine.
         if not (_kernel_ready(ZL, AL, strided=(Y,)) and ZL.ndim == 2
                 and ZL.shape == AL.shape == Y.shape):
-            return super().loss(loss, ZL, AL, Y)
-        if loss == "categorical_crossentropy":
-            kernel, args = K.categorical_crossentropy, (ZL, Y)
-        elif loss == "binary_crossentropy":
-            kernel, args = K.binary_crossentropy, (ZL, Y)
-        elif loss == "mse":
-            kernel, args = K.mean_squared_error, (AL, Y)
-        else:
-            return super().loss(loss, ZL, AL, Y)
+            return NotImplemented
+        args = (ZL if reads_logits else AL, Y)
         cost = np.asarray(kernel(*args), dtype=ZL.dtype)
         self._record(lambda: cost.fill(kernel(*args)))
         return cost
@@ -385,51 +395,71 @@ class NumbaBackend(ArrayBackend):
         return (_kernel_ready(*arrays) and arrays[0].ndim == 1
                 and all(a.shape == arrays[0].shape for a in arrays))
 
-    def sgd_update(self, theta, grad, lr):
-        if not self._flat_ready(theta, grad):
-            return super().sgd_update(theta, grad, lr)
-        f = theta.dtype.type
-        if self._parallel(theta.size):
-            K.sgd_parallel(theta, grad, f(lr))
-        else:
-            K.sgd_range(theta, grad, f(lr), 0, theta.shape[0])
 
-    def momentum_update(self, theta, grad, v, lr, beta, t, bias_correction=False):
-        if not self._flat_ready(theta, grad, v):
-            return super().momentum_update(theta, grad, v, lr, beta, t, bias_correction)
-        f = theta.dtype.type
-        step = lr / (1 - beta ** t) if bias_correction else lr
-        v_min = K.optimizer_floors(theta.dtype, step, 1 - beta)[1]
-        args = (theta, grad, v, f(beta), f(1 - beta), f(step), f(v_min))
-        if self._parallel(theta.size):
-            K.momentum_parallel(*args)
-        else:
-            K.momentum_range(*args, 0, theta.shape[0])
+def _sgd(bk, theta, grad, state, lr, t, hp):
+    if not bk._flat_ready(theta, grad):
+        return NotImplemented
+    f = theta.dtype.type
+    if bk._parallel(theta.size):
+        K.sgd_parallel(theta, grad, f(lr))
+    else:
+        K.sgd_range(theta, grad, f(lr), 0, theta.shape[0])
+    return None
 
-    def rmsprop_update(self, theta, grad, s, lr, beta, eps):
-        if not self._flat_ready(theta, grad, s):
-            return super().rmsprop_update(theta, grad, s, lr, beta, eps)
-        f = theta.dtype.type
-        g_min, _, s_min = K.optimizer_floors(theta.dtype, lr, 1 - beta)
-        args = (theta, grad, s, f(beta), f(1 - beta), f(lr), f(eps), f(g_min), f(s_min))
-        if self._parallel(theta.size):
-            K.rmsprop_parallel(*args)
-        else:
-            K.rmsprop_range(*args, 0, theta.shape[0])
 
-    def adam_update(self, theta, grad, m, v, lr, beta1, beta2, eps, t):
-        if not self._flat_ready(theta, grad, m, v):
-            return super().adam_update(theta, grad, m, v, lr, beta1, beta2, eps, t)
-        step = float(lr / (1 - beta1 ** t))
-        scale = float(1 / np.sqrt(1 - beta2 ** t))
-        g_min, m_min, v_min = K.optimizer_floors(theta.dtype, step, 1 - beta2)
-        # Python floats: the kernel casts them to theta's dtype (ten NumPy scalars cost 3 us).
-        args = (theta, grad, m, v, float(beta1), float(1 - beta1), float(beta2),
-                float(1 - beta2), step, scale, float(eps), g_min, m_min, v_min)
-        if self._parallel(theta.size):
-            K.adam_parallel(*args)
-        else:
-            K.adam_range(*args, 0, theta.shape[0])
+def _momentum(bk, theta, grad, state, lr, t, hp):
+    v = state["v"]
+    if not bk._flat_ready(theta, grad, v):
+        return NotImplemented
+    f, beta = theta.dtype.type, hp["beta"]
+    step = lr / (1 - beta ** t) if hp["bias_correction"] else lr
+    v_min = K.optimizer_floors(theta.dtype, step, 1 - beta)[1]
+    args = (theta, grad, v, f(beta), f(1 - beta), f(step), f(v_min))
+    if bk._parallel(theta.size):
+        K.momentum_parallel(*args)
+    else:
+        K.momentum_range(*args, 0, theta.shape[0])
+    return None
+
+
+def _rmsprop(bk, theta, grad, state, lr, t, hp):
+    s = state["s"]
+    if not bk._flat_ready(theta, grad, s):
+        return NotImplemented
+    f, beta = theta.dtype.type, hp["beta"]
+    g_min, _, s_min = K.optimizer_floors(theta.dtype, lr, 1 - beta)
+    args = (theta, grad, s, f(beta), f(1 - beta), f(lr), f(hp["epsilon"]), f(g_min), f(s_min))
+    if bk._parallel(theta.size):
+        K.rmsprop_parallel(*args)
+    else:
+        K.rmsprop_range(*args, 0, theta.shape[0])
+    return None
+
+
+def _adam(bk, theta, grad, state, lr, t, hp):
+    m, v = state["m"], state["v"]
+    if not bk._flat_ready(theta, grad, m, v):
+        return NotImplemented
+    beta1, beta2 = hp["beta1"], hp["beta2"]
+    step = float(lr / (1 - beta1 ** t))
+    scale = float(1 / np.sqrt(1 - beta2 ** t))
+    g_min, m_min, v_min = K.optimizer_floors(theta.dtype, step, 1 - beta2)
+    # Python floats: the kernel casts them to theta's dtype (ten NumPy scalars cost 3 us).
+    args = (theta, grad, m, v, float(beta1), float(1 - beta1), float(beta2),
+            float(1 - beta2), step, scale, float(hp["epsilon"]), g_min, m_min, v_min)
+    if bk._parallel(theta.size):
+        K.adam_parallel(*args)
+    else:
+        K.adam_range(*args, 0, theta.shape[0])
+    return None
+
+
+#: Loss name -> (kernel, whether it reads the logits ``Z[L]`` rather than ``A[L]``).
+LOSS_KERNELS = {"categorical_crossentropy": (K.categorical_crossentropy, True),
+                "binary_crossentropy": (K.binary_crossentropy, True),
+                "mse": (K.mean_squared_error, False)}
+#: Optimizer name -> its fused update (the flat-buffer kernels of ``xpnet.kernels.cpu``).
+OPTIMIZER_KERNELS = {"gd": _sgd, "momentum": _momentum, "rmsprop": _rmsprop, "adam": _adam}
 
 
 def create():

@@ -14,6 +14,9 @@ Float64, like the course's ``np.random.rand``.
 from __future__ import annotations
 
 from ..kernels import loops as K
+from ..network.logistic import BCE
+from ..ops import losses
+from ..ops.activations import linear_activation_forward
 from .registry import Group, Sizes, register
 
 DTYPE = "float64"
@@ -118,8 +121,8 @@ def _logreg_backend(bk, inputs):
     db = bk.zeros((1, 1), dtype=DTYPE)
 
     def work():
-        Z, A = bk.linear_activation_forward(wT, X, b, "sigmoid")
-        J = bk.loss("binary_crossentropy", Z, A, Y)
+        Z, A = linear_activation_forward(bk, wT, X, b, BCE.output)
+        J = losses.value(bk, BCE, Z, A, Y)
         dZ = bk.subtract(A, Y)
         bk.linear_backward(dZ, X, wT, dwT, db, need_dA_prev=False)
         return dwT, db, J

@@ -22,11 +22,18 @@ from ..network.model import (Architecture, backward, compute_cost, forward,
                              initialize_bn_state, initialize_parameters)
 from ..network.optimizers import make_optimizer
 from ..network.training import run_epoch
+from ..ops import ACTIVATIONS
+from ..ops import activations as act
+from ..ops.activations import ReLU, Softmax
+from ..ops.initializers import He
+from ..ops.losses import default_loss
+from ..ops.optimizers import Adam
 from .registry import Group, Sizes, register
 
 DTYPE = "float32"
 ACTIVATION_ROWS = 1024
-BENCH_ACTIVATIONS = ("relu", "sigmoid", "tanh", "softmax")
+#: Every registered activation that does work (the identity has none to time).
+BENCH_ACTIVATIONS = ACTIVATIONS.names(lambda a: not a.identity)
 LAYER_DIMS = (12288, 20, 7, 5, 1)
 EPOCH_DIMS = (784, 256, 128, 10)
 EPOCH_BATCH = 128
@@ -46,8 +53,8 @@ def _activation_work(name):
         dA = bk.asarray(inputs["dA"], dtype=DTYPE)
 
         def work():
-            A = bk.activation_forward(name, Z)
-            return bk.activation_backward(name, dA, Z, A)
+            A = act.forward(bk, name, Z)
+            return act.backward(bk, name, dA, Z, A)
         return work
     return backend_work
 
@@ -96,8 +103,9 @@ def _layers_inputs(m, rng):
 
 
 def _layers_backend(bk, inputs):
-    arch = Architecture(LAYER_DIMS, hidden_activation="relu", output_activation="sigmoid")
-    params = initialize_parameters(arch, init="he", seed=0, dtype=DTYPE, backend=bk)
+    arch = Architecture(LAYER_DIMS, hidden_activation=ReLU.name,
+                        output_activation=default_loss("binary").output)
+    params = initialize_parameters(arch, init=He.name, seed=0, dtype=DTYPE, backend=bk)
     grads = params.zeros_like(prefix="d")
     X = bk.asarray(inputs["X"], dtype=DTYPE)
     Y = bk.asarray(inputs["Y"], dtype=DTYPE)
@@ -130,11 +138,12 @@ def _epoch_inputs(m, rng):
 def _epoch_backend(bk, inputs):
     """One ``run_epoch`` (shuffle, mini-batches, Adam) of the estimators' training loop."""
     m = inputs["X"].shape[1]
-    arch = Architecture(EPOCH_DIMS, hidden_activation="relu", output_activation="softmax")
-    params = initialize_parameters(arch, init="he", seed=0, dtype=DTYPE, backend=bk)
+    arch = Architecture(EPOCH_DIMS, hidden_activation=ReLU.name,
+                        output_activation=Softmax.name)
+    params = initialize_parameters(arch, init=He.name, seed=0, dtype=DTYPE, backend=bk)
     state = SimpleNamespace(bk=bk, arch=arch, params=params, grads=params.zeros_like(prefix="d"),
                             bn_state=initialize_bn_state(arch, params),
-                            optimizer=make_optimizer("adam"), batch_size=min(EPOCH_BATCH, m),
+                            optimizer=make_optimizer(Adam.name), batch_size=min(EPOCH_BATCH, m),
                             l2=0.0)
     state.optimizer.init(params)
     X = bk.asarray(inputs["X"], dtype=DTYPE)

@@ -12,11 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..cli import CLIError
-from ..network.estimator import HIDDEN_ACTIVATIONS
+from ..ops import ACTIVATIONS, LOSSES
+from ..ops.activations import ReLU, hidden_activations
+from ..ops.losses import default_loss
 from ._options import backend, hidden_sizes, keep_prob, nonneg_float, positive_float
 from ._options import positive_int, seed
 
-OUTPUTS = ("sigmoid", "softmax", "linear")
+#: Output activations with a loss, from the registry (sigmoid, softmax, linear).
+OUTPUTS = tuple(dict.fromkeys(d.output for d in LOSSES.values()))
 
 
 def add_parser(subparsers):
@@ -25,7 +28,7 @@ def add_parser(subparsers):
         description=__doc__.split("\n\n", 1)[1].replace("``", ""))
     p.add_argument("--layers", type=hidden_sizes, default=(4, 5, 3, 1), metavar="SIZES",
                    help="layer sizes n[0],...,n[L] (default: 4,5,3,1)")
-    p.add_argument("--activation", choices=HIDDEN_ACTIVATIONS, default="relu",
+    p.add_argument("--activation", choices=hidden_activations(), default=ReLU.name,
                    help="hidden activation (default: relu)")
     p.add_argument("--output", choices=OUTPUTS, default=None,
                    help="output activation (default: sigmoid for one unit, else softmax)")
@@ -53,8 +56,8 @@ def run(args):
     dims = tuple(args.layers)
     if len(dims) < 2:
         raise CLIError(f"--layers needs at least an input and an output size, got {dims}")
-    output = args.output or ("sigmoid" if dims[-1] == 1 else "softmax")
-    if output == "softmax" and dims[-1] < 2:
+    output = args.output or default_loss("binary" if dims[-1] == 1 else "multiclass").output
+    if ACTIVATIONS[output].columnwise and dims[-1] < 2:
         raise CLIError("a softmax output needs at least 2 units; end --layers with 2 or more")
     bk = resolve(args.backend)
     arch = Architecture(dims, args.activation, output, batch_norm=args.batch_norm,
@@ -72,18 +75,21 @@ def run(args):
         print(f"{name:<10} {str(shape):>10}  {d:.3e}")
     ok = diff < args.threshold
     print(f"relative difference {diff:.3e}: {_verdict(diff)}")
-    if not ok and args.activation in ("relu", "leaky_relu"):
+    if not ok and ACTIVATIONS[args.activation].kinked:
         print("note: a ReLU kink (some Z exactly 0, e.g. with dropout and zero biases) also "
               "inflates the difference; compare with --activation tanh")
     return 0 if ok else 1
 
 
 def _data(dims, output, m, seed_value):
+    """Random ``X (n[0], m)`` and targets of the kind ``output``'s default loss fits."""
     rng = np.random.default_rng(seed_value)
     X = rng.standard_normal((dims[0], m))
-    if output == "linear":
+    kind = next(k for k in ("binary", "multiclass", "regression")
+                if default_loss(k).output == output)
+    if kind == "regression":
         Y = rng.standard_normal((dims[-1], m))
-    elif output == "softmax":
+    elif kind == "multiclass":
         Y = np.eye(dims[-1])[rng.integers(0, dims[-1], m)].T
     else:
         Y = rng.integers(0, 2, (dims[-1], m)).astype(np.float64)

@@ -14,8 +14,11 @@ import os
 import sys
 
 from ..cli import CLIError
+from ..ops import OPTIMIZERS
+from ..ops.optimizers import Adam
 
-OPTIMIZER_CHOICES = ("gd", "momentum", "rmsprop", "adam")
+#: The optimizers a search may use: every registered one.
+OPTIMIZER_CHOICES = OPTIMIZERS.names()
 
 
 def add_parser(subparsers):
@@ -34,7 +37,7 @@ def add_parser(subparsers):
     p.add_argument("--no-refine", action="store_true", help="skip the fine second round")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the search")
     p.add_argument("--epochs", type=int, default=20, help="epochs per trial (default 20)")
-    p.add_argument("--optimizer", default="adam", choices=OPTIMIZER_CHOICES,
+    p.add_argument("--optimizer", default=Adam.name, choices=OPTIMIZER_CHOICES,
                    help="optimizer of every trial (default adam)")
     p.add_argument("--dev", type=float, default=0.2, help="dev fraction (default 0.2)")
     p.add_argument("--test", type=float, default=0.2, help="test fraction (default 0.2)")
@@ -45,18 +48,22 @@ def add_parser(subparsers):
 
 
 def search_space(optimizer):
-    """The default space of ``xpnet tune`` for ``optimizer``."""
+    """The default space of ``xpnet tune`` for ``optimizer``: the learning rate on a log scale
+    around the optimizer's default (two decades each side, at most 1), and its momentum-like
+    beta (``beta1`` or ``beta``, whichever it reads) as ``1 - 10 ** r``."""
     from ..network.search import Beta, Choice, Integer, Real
 
-    fast = optimizer in ("rmsprop", "adam")
+    definition = OPTIMIZERS[optimizer]
+    lr = definition.default_learning_rate
     space = {
-        "learning_rate": Real(1e-4, 1e-1, log=True) if fast else Real(1e-3, 1.0, log=True),
+        "learning_rate": Real(lr / 10, min(lr * 100, 1.0), log=True),
         "hidden": Integer(8, 128, log=True),
         "batch_size": Choice([32, 64, 128]),
         "l2": Real(1e-4, 1.0, log=True),
     }
-    if optimizer != "gd":
-        space["beta1" if optimizer == "adam" else "beta"] = Beta(0.8, 0.99)
+    beta = next((name for name in ("beta1", "beta") if name in definition.uses), None)
+    if beta is not None:
+        space[beta] = Beta(0.8, 0.99)
     return space
 
 

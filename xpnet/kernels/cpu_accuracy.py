@@ -19,7 +19,7 @@ from numba import njit, prange
 from .cpu import _bits_as_float32, exp_nonpos, sigmoid, tanh
 
 EXP, TANH, SIGMOID = 0, 1, 2
-NAMES = {EXP: "exp_nonpos", TANH: "tanh", SIGMOID: "sigmoid"}
+NAMES = {EXP: exp_nonpos.__name__, TANH: tanh.__name__, SIGMOID: sigmoid.__name__}
 _TINY = float(np.finfo(np.float32).tiny)
 _LN_TINY_BITS = int(np.array([-87.33654], np.float32).view(np.uint32)[0])
 _NEG_ZERO_BITS = 0x80000000

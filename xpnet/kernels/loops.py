@@ -31,10 +31,11 @@ def binary(f, a, b, out=None, dtype=None):
     return out
 
 
-def unary(f, x, dtype=None):
-    """``out[i] = f(x[i])`` elementwise, one loop."""
+def unary(f, x, dtype=None, out=None):
+    """``out[i] = f(x[i])`` elementwise, one loop (into ``out`` when given)."""
     x = np.asarray(x)
-    out = np.empty(x.shape, dtype=dtype or x.dtype)
+    if out is None:
+        out = np.empty(x.shape, dtype=dtype or x.dtype)
     for idx in np.ndindex(*x.shape):
         out[idx] = f(x[idx].item())
     return out

@@ -1,61 +1,35 @@
-"""Activations in course notation, forward and backward side by side.
+"""Activations in course notation, forward and backward side by side: the learner-facing view
+of the ``ACTIVATIONS`` registry (``xpnet.ops.activations`` holds each definition once).
 
-Each function takes ``Z (n[l], m)`` (and ``dA``) as arrays of ``backend`` (default: the current
-one) and returns an array of the same shape. The math lives in the backend so that kernel
-backends can fuse it; this module is the learner-facing, functional view.
+Each registered activation is available here under its name as a function of
+``Z (n[l], m)`` (any array-like; ``backend=`` picks the backend, default the current one):
+``sigmoid(Z)``, ``tanh(Z)``, ``relu(Z)``, ``leaky_relu(Z, slope=0.01)``, ``softmax(Z)``,
+``linear(Z)``, ``gelu(Z)``, ...; ``relu.derivative(dA, Z)`` gives ``dZ = dA * g'(Z)``.
+``forward(name, Z)`` and ``backward(name, dA, Z)`` take the name instead.
 
-==========  ==========================  =====================================
-name        g(z)                        g'(z)
-==========  ==========================  =====================================
-sigmoid     1 / (1 + e^-z)  (split)     a (1 - a)
-tanh        tanh z                      1 - a^2
-relu        max(0, z)                   1 if z > 0 else 0
-leaky_relu  z if z > 0 else slope z     1 if z > 0 else slope
-softmax     e^(z - max z) / sum         Jacobian-vector product over axis 0
-linear      z                           1
-==========  ==========================  =====================================
+The table of names and formulas: ``formulas()`` (also in docs/extending.md).
 """
 
 from __future__ import annotations
 
-from ..backends import ACTIVATIONS, resolve
+from ..ops.activations import ACTIVATIONS
 
-__all__ = ["ACTIVATIONS", "forward", "backward", "sigmoid", "tanh", "relu", "leaky_relu",
-           "softmax", "linear"]
+__all__ = ["ACTIVATIONS", "forward", "backward", "formulas", *ACTIVATIONS]
 
 
 def forward(name, Z, slope=0.01, backend=None):
-    """``A = g(Z)``."""
-    return resolve(backend).activation_forward(name, Z, slope)
+    """``A = g(Z)`` for the registered activation ``name``."""
+    return ACTIVATIONS[name](Z, slope=slope, backend=backend)
 
 
 def backward(name, dA, Z, A=None, slope=0.01, backend=None):
     """``dZ = dA * g'(Z)``; ``A`` (the forward output) is recomputed when not given."""
-    bk = resolve(backend)
-    if A is None:
-        A = bk.activation_forward(name, Z, slope)
-    return bk.activation_backward(name, dA, Z, A, slope)
+    return ACTIVATIONS[name].derivative(dA, Z, A=A, slope=slope, backend=backend)
 
 
-def sigmoid(Z, backend=None):
-    return forward("sigmoid", Z, backend=backend)
+def formulas():
+    """``[(name, "g(z) | g'(z)")]`` of every registered activation."""
+    return [(name, act.formula) for name, act in ACTIVATIONS.items()]
 
 
-def tanh(Z, backend=None):
-    return forward("tanh", Z, backend=backend)
-
-
-def relu(Z, backend=None):
-    return forward("relu", Z, backend=backend)
-
-
-def leaky_relu(Z, slope=0.01, backend=None):
-    return forward("leaky_relu", Z, slope=slope, backend=backend)
-
-
-def softmax(Z, backend=None):
-    return forward("softmax", Z, backend=backend)
-
-
-def linear(Z, backend=None):
-    return forward("linear", Z, backend=backend)
+globals().update(ACTIVATIONS)  # sigmoid, tanh, relu, ...: the definitions themselves

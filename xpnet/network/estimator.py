@@ -7,23 +7,26 @@ target: sigmoid for two classes, softmax for more, linear for regression (``task
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from .. import _validation as V
 from ..backends import resolve
-from ..backends.base import np_dtype
+from ..ops import LOSSES
+from ..ops.activations import hidden_activations
+from ..ops.losses import default_loss, losses_for
+from ..ops.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
+from ..ops.optimizers import default_learning_rate
 from .data import column_stats
-from .initializers import INITIALIZERS
+from .hyperparameters import NETWORK, TASKS
 from .model import (Architecture, compute_cost, forward, initialize_bn_state,
                     initialize_parameters)
-from .optimizers import DEFAULT_LEARNING_RATE, OPTIMIZERS, make_optimizer
+from .optimizers import make_optimizer
 from .schedules import make_schedule
 from .training import EarlyStopper, Timer, check_finite, run_epoch
 
-TASKS = ("auto", "classification", "regression")
-HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
+#: The activations offered for hidden layers (from the registry).
+HIDDEN_ACTIVATIONS = hidden_activations()
+__all__ = ["NeuralNetwork", "NeuralNetworkRegressor", "TASKS", "HIDDEN_ACTIVATIONS"]
 
 
 class _State:
@@ -50,44 +53,13 @@ class NeuralNetwork:
     ``lr``, ``epoch_time``), ``n_epochs_``, ``best_epoch_``, ``backend_`` (its name).
     """
 
-    def __init__(self, hidden=(64,), activation="relu", init="he", optimizer="adam",
-                 learning_rate=None, batch_size=64, epochs=100, l2=0.0, keep_prob=1.0,
-                 batch_norm=False, lr_decay=None, early_stopping=False, patience=10,
-                 validation_fraction=0.1, normalize=True, seed=None, dtype="float32",
-                 backend=None, verbose=0, task="auto", leaky_slope=0.01, beta=0.9,
-                 beta1=0.9, beta2=0.999, epsilon=1e-8, bias_correction=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.l2 = l2
-        self.keep_prob = keep_prob
-        self.batch_norm = batch_norm
-        self.lr_decay = lr_decay
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.validation_fraction = validation_fraction
-        self.normalize = normalize
-        self.seed = seed
-        self.dtype = dtype
-        self.backend = backend
-        self.verbose = verbose
-        self.task = task
-        self.leaky_slope = leaky_slope
-        self.beta = beta
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.epsilon = epsilon
-        self.bias_correction = bias_correction
+    schema = NETWORK
+    __init__ = NETWORK.make_init("NeuralNetwork")
 
     # ------------------------------------------------------------ hyperparameters
     @classmethod
     def _param_names(cls):
-        sig = inspect.signature(cls.__init__)
-        return [p for p in sig.parameters if p != "self"]
+        return list(cls.schema.names())
 
     def get_params(self):
         """The constructor arguments as a dict (scikit-learn style)."""
@@ -102,41 +74,10 @@ class NeuralNetwork:
             setattr(self, name, value)
         return self
 
-    def _hidden_sizes(self):
-        hidden = self.hidden
-        if isinstance(hidden, (int, np.integer)):
-            hidden = (int(hidden),)
-        try:
-            sizes = tuple(hidden)
-        except TypeError:
-            raise TypeError(f"hidden must be an int or a sequence of ints, got {hidden!r}")
-        for n in sizes:
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-                raise ValueError(f"hidden layer sizes must be positive integers, got {hidden!r}")
-        return sizes
-
     def _check_hyperparameters(self):
-        V.check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
-        V.check_choice("init", self.init, INITIALIZERS)
-        V.check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        V.check_choice("task", self.task, TASKS)
-        if self.learning_rate is not None:
-            V.check_positive("learning_rate", self.learning_rate)
-        if self.batch_size is not None:
-            V.check_positive("batch_size", self.batch_size, integer=True)
-        V.check_positive("epochs", self.epochs, integer=True)
-        V.check_positive("l2", self.l2, allow_zero=True)
-        V.check_positive("patience", self.patience, integer=True)
-        V.check_in_range("validation_fraction", self.validation_fraction, 0.0, 1.0,
-                         low_open=True, high_open=True)
-        for name in ("beta", "beta1", "beta2"):
-            V.check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
-        V.check_positive("epsilon", self.epsilon)
-        if not isinstance(self.bias_correction, (bool, np.bool_)):
-            raise TypeError("bias_correction must be True or False, got "
-                            f"{self.bias_correction!r}")
-        np_dtype(self.dtype)
-        return self._hidden_sizes()
+        """Every hyperparameter checked by its schema entry; returns the hidden sizes."""
+        self._hp = self.schema.check(self)
+        return self._hp["hidden"]
 
     # ---------------------------------------------------------------- targets
     def _resolve_task(self, y):
@@ -147,17 +88,29 @@ class NeuralNetwork:
         return "classification"
 
     def _encode_targets(self, y):
-        """``Y`` in course layout: ``(1, m)`` for two classes/one output, one-hot ``(C, m)``."""
+        """``(Y, kind)``: ``Y`` in course layout, ``(1, m)`` for two classes/one output, one-hot
+        ``(C, m)``; ``kind`` is binary, multiclass or regression (it picks the loss)."""
         if self.task_ == "regression":
             y = V.check_regression_targets(y)
-            return (y.reshape(-1, 1) if y.ndim == 1 else y).T, "linear"
+            return (y.reshape(-1, 1) if y.ndim == 1 else y).T, "regression"
         self.classes_, idx = V.encode_classes(y)
         C = len(self.classes_)
         if C == 2:
-            return idx.reshape(1, -1).astype(np.float64), "sigmoid"
+            return idx.reshape(1, -1).astype(np.float64), "binary"
         Y = np.zeros((C, idx.shape[0]))
         Y[idx, np.arange(idx.shape[0])] = 1.0
-        return Y, "softmax"
+        return Y, "multiclass"
+
+    def _loss_for(self, kind):
+        """The loss definition: ``loss`` when given (it must fit targets of ``kind``), else
+        the default for ``kind``."""
+        if self.loss is None:
+            return default_loss(kind)
+        definition = LOSSES[self.loss]
+        if kind not in definition.targets:
+            raise ValueError(f"loss {self.loss!r} does not fit {kind} targets; for these "
+                             f"targets choose one of {', '.join(losses_for(kind))} (or None)")
+        return definition
 
     # -------------------------------------------------------------------- fit
     def fit(self, X, y, dev=None, callback=None):
@@ -175,7 +128,8 @@ class NeuralNetwork:
         self.task_ = self._resolve_task(np.asarray(y))
         self.n_features_in_ = X.shape[1]
         V.set_feature_names(self, names)
-        Y, out_act = self._encode_targets(y)
+        Y, kind = self._encode_targets(y)
+        loss = self._loss_for(kind)
         rng = np.random.default_rng(self.seed)
         if dev is not None:
             X_tr, Y_tr = X, Y
@@ -184,7 +138,7 @@ class NeuralNetwork:
             X_tr, Y_tr, X_dev, Y_dev = self._split(X, Y, rng)
         self._fit_normalizer(X_tr)
         bk = resolve(self.backend)
-        st = self._setup(bk, hidden, out_act, Y.shape[0], X_tr.shape[0])
+        st = self._setup(bk, hidden, loss, Y.shape[0], X_tr.shape[0])
         self._train(st, self._to_device(X_tr), bk.asarray(Y_tr, dtype=st.dtype),
                     None if X_dev is None else self._to_device(X_dev),
                     None if Y_dev is None else bk.asarray(Y_dev, dtype=st.dtype), rng, callback)
@@ -249,19 +203,21 @@ class NeuralNetwork:
         bk = self._bk
         return bk.transpose(bk.asarray(rows))
 
-    def _setup(self, bk, hidden, out_act, n_out, m):
+    def _setup(self, bk, hidden, loss, n_out, m):
+        hp = self._hp
         st = _State()
-        st.bk, st.dtype = bk, np_dtype(self.dtype)
+        st.bk, st.dtype = bk, np.dtype(hp["dtype"])
         self._bk, self._dtype = bk, st.dtype
-        st.arch = Architecture((self.n_features_in_,) + hidden + (n_out,), self.activation,
-                               out_act, slope=self.leaky_slope, batch_norm=self.batch_norm,
-                               keep_prob=self.keep_prob)
-        st.params = initialize_parameters(st.arch, self.init, self.seed, st.dtype, bk)
+        st.arch = Architecture((self.n_features_in_,) + hidden + (n_out,), hp["activation"],
+                               loss.output, loss=loss.name,
+                               loss_params={k: hp[k] for k in loss.params},
+                               slope=hp["leaky_slope"], batch_norm=hp["batch_norm"],
+                               keep_prob=hp["keep_prob"])
+        st.params = initialize_parameters(st.arch, hp["init"], hp["seed"], st.dtype, bk)
         st.grads = st.params.zeros_like(prefix="d")
         st.bn_state = initialize_bn_state(st.arch, st.params)
-        st.optimizer = make_optimizer(self.optimizer, beta=self.beta, beta1=self.beta1,
-                                      beta2=self.beta2, epsilon=self.epsilon,
-                                      bias_correction=bool(self.bias_correction))
+        st.optimizer = make_optimizer(hp["optimizer"],
+                                      **{k: hp[k] for k in OPTIMIZER_SETTINGS})
         st.optimizer.init(st.params)
         st.batch_size = None if self.batch_size is None else min(int(self.batch_size), m)
         st.l2 = float(self.l2)
@@ -270,7 +226,7 @@ class NeuralNetwork:
         return st
 
     def _train(self, st, X, Y, X_dev, Y_dev, rng, callback):
-        lr0 = self.learning_rate or DEFAULT_LEARNING_RATE[self.optimizer]
+        lr0 = self.learning_rate or default_learning_rate(self.optimizer)
         schedule = make_schedule(self.lr_decay, lr0)
         stopper = EarlyStopper(self.patience) if X_dev is not None and self.early_stopping \
             else None
@@ -389,15 +345,9 @@ def _r2(y, pred):
 
 
 class NeuralNetworkRegressor(NeuralNetwork):
-    """``NeuralNetwork`` with ``task="regression"``: linear output, mean-squared-error cost."""
+    """``NeuralNetwork`` with ``task="regression"``: linear output, mean-squared-error cost
+    (``loss="huber"`` with its ``delta`` for targets with outliers). Same hyperparameters, one
+    schema: only the default of ``task`` differs."""
 
-    def __init__(self, hidden=(64,), activation="relu", init="he", optimizer="adam",
-                 learning_rate=None, batch_size=64, epochs=100, l2=0.0, keep_prob=1.0,
-                 batch_norm=False, lr_decay=None, early_stopping=False, patience=10,
-                 validation_fraction=0.1, normalize=True, seed=None, dtype="float32",
-                 backend=None, verbose=0, task="regression", leaky_slope=0.01, beta=0.9,
-                 beta1=0.9, beta2=0.999, epsilon=1e-8, bias_correction=False):
-        kwargs = dict(locals())
-        kwargs.pop("self")
-        kwargs.pop("__class__", None)
-        super().__init__(**kwargs)
+    schema = NETWORK.with_defaults(task="regression")
+    __init__ = schema.make_init("NeuralNetworkRegressor")

@@ -13,6 +13,11 @@ import numpy as np
 from .. import _validation as V
 from ..backends import resolve
 from ..kernels.loops import logreg_gradient_loops
+from ..ops import LOSSES, losses
+from ..ops.activations import linear_activation_forward
+
+#: The course's cost: the binary cross-entropy through a sigmoid unit.
+BCE = LOSSES.resolve(losses.default_loss("binary"))
 
 
 class LogisticRegression:
@@ -70,14 +75,14 @@ class LogisticRegression:
         m = X.shape[1]
         costs = []
         for _ in range(int(self.iterations)):
-            Z, A = bk.linear_activation_forward(bk.transpose(w), Xd, b, "sigmoid")
-            costs.append(bk.loss("binary_crossentropy", Z, A, Yd))
+            Z, A = linear_activation_forward(bk, bk.transpose(w), Xd, b, BCE.output)
+            costs.append(losses.value(bk, BCE, Z, A, Yd))
             dZ = bk.subtract(A, Yd)
             dw = bk.multiply(bk.matmul(Xd, bk.transpose(dZ)), 1.0 / m)
             db = bk.multiply(bk.sum(dZ, keepdims=True), 1.0 / m)
             w = bk.subtract(w, bk.multiply(dw, self.learning_rate))
             b = bk.subtract(b, bk.multiply(db, self.learning_rate))
-        costs = [float(c) for c in bk.to_numpy(bk_stack(bk, costs))]
+        costs = [float(c) for c in bk.to_numpy(bk.stack(costs))]
         return bk.to_numpy(w), float(bk.item(b)), costs
 
     def _z(self, X):
@@ -100,9 +105,3 @@ class LogisticRegression:
     def score(self, X, y):
         pred = self.predict(X)  # checks the model is fitted and X's width and column names
         return float(np.mean(pred == V.check_y(y, pred.shape[0])))
-
-
-def bk_stack(bk, scalars):
-    """Gather 0-d device scalars into one host-readable vector with a single transfer."""
-    return np.array([bk.to_numpy(s) for s in scalars]) if bk.device == "cpu" else \
-        bk.xp.stack(scalars)

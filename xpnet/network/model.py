@@ -23,14 +23,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backends import resolve
-from ..backends.base import check_activation, np_dtype
+from ..backends.base import np_dtype
+from ..ops import ACTIVATIONS, LOSSES, losses
+from ..ops.activations import ReLU, linear_activation_forward
+from ..ops.activations import backward as activation_backward
+from ..ops.activations import forward as activation_forward
+from ..ops.initializers import DEFAULT_INIT, draw_weights
+from ..ops.optimizers import GradientDescent
+from ..ops.optimizers import update as optimizer_update
 from . import batchnorm as bn
-from .initializers import draw_weights
 from .params import FlatParams
 
-LOSS_FOR_OUTPUT = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy",
-                   "linear": "mse"}
-LOSSES = tuple(LOSS_FOR_OUTPUT.values())
+#: The output of a network built without one named: the binary classifier's.
+DEFAULT_OUTPUT = losses.default_loss("binary").output
 
 
 @dataclass
@@ -38,15 +43,19 @@ class Architecture:
     """The structure of an L-layer network.
 
     ``layer_dims`` is ``(n[0], n[1], ..., n[L])``. ``hidden_activation`` is one name or one per
-    hidden layer. ``keep_prob`` is the inverted-dropout keep probability, one value or one per
-    hidden layer (the output layer never drops). With ``batch_norm`` every hidden layer
-    normalizes ``Z`` (``gamma``, ``beta`` replace ``b``); the output layer keeps its bias.
+    hidden layer (names from ``xpnet.ops.ACTIVATIONS``). ``loss`` (a name from
+    ``xpnet.ops.LOSSES``) defaults to the one paired with ``output_activation``; ``loss_params``
+    are its settings (Huber's ``delta``). ``keep_prob`` is the inverted-dropout keep
+    probability, one value or one per hidden layer (the output layer never drops). With
+    ``batch_norm`` every hidden layer normalizes ``Z`` (``gamma``, ``beta`` replace ``b``); the
+    output layer keeps its bias.
     """
 
     layer_dims: tuple
-    hidden_activation: object = "relu"
-    output_activation: str = "sigmoid"
+    hidden_activation: object = ReLU.name
+    output_activation: str = DEFAULT_OUTPUT
     loss: str = None
+    loss_params: dict = None
     slope: float = 0.01
     batch_norm: bool = False
     keep_prob: object = 1.0
@@ -62,15 +71,15 @@ class Architecture:
                              f"{self.layer_dims}")
         L = len(self.layer_dims) - 1
         hidden = _per_layer(self.hidden_activation, L - 1, "hidden_activation")
-        self.activations = [check_activation(a) for a in hidden]
-        self.activations.append(check_activation(self.output_activation))
+        self.activations = [ACTIVATIONS[a].name for a in hidden]
+        self.activations.append(ACTIVATIONS[self.output_activation].name)
         if self.loss is None:
-            self.loss = LOSS_FOR_OUTPUT.get(self.output_activation)
-            if self.loss is None:
-                raise ValueError(f"no loss pairs with output activation "
-                                 f"{self.output_activation!r}; use sigmoid, softmax or linear")
-        elif self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+            self.loss = losses.for_output(self.output_activation).name
+        definition = LOSSES[self.loss]
+        if definition.output != self.output_activation:
+            raise ValueError(f"loss {self.loss!r} is computed through a {definition.output!r} "
+                             f"output, not {self.output_activation!r}")
+        self.loss_params = definition.options(self.loss_params)
         kp = [float(k) for k in _per_layer(self.keep_prob, L - 1, "keep_prob")]
         for k in kp:
             if not 0.0 < k <= 1.0:
@@ -116,7 +125,7 @@ def _per_layer(value, n, name):
     return [value] * n
 
 
-def initialize_parameters(arch, init="he", seed=None, dtype="float32", backend=None):
+def initialize_parameters(arch, init=DEFAULT_INIT, seed=None, dtype="float32", backend=None):
     """Parameters ``W[l]`` from ``init``, ``b[l] = 0`` (``gamma = 1``, ``beta = 0`` with BN).
 
     Weights are drawn on the host from ``numpy.random.default_rng(seed)`` in layer order, then
@@ -160,11 +169,11 @@ def forward(X, params, arch, backend=None, training=False, rng=None, masks=None,
         if arch.uses_bn(l):
             Z = bk.matmul(params[f"W{l}"], A)
             A_in = _bn_forward(bk, Z, params, arch, l, training, bn_state, cache)
-            A = bk.activation_forward(act, A_in, arch.slope)
+            A = activation_forward(bk, act, A_in, arch.slope)
             cache["Z"] = A_in
         else:
-            Z, A = bk.linear_activation_forward(params[f"W{l}"], A, params[f"b{l}"], act,
-                                                arch.slope)
+            Z, A = linear_activation_forward(bk, params[f"W{l}"], A, params[f"b{l}"], act,
+                                             arch.slope)
             cache["Z"] = Z
         cache["A"] = A
         kp = arch.keep_probs[l - 1]
@@ -203,11 +212,11 @@ def _dropout_mask(bk, rng, shape, keep_prob, dtype):
 def compute_cost(AL, Y, caches, arch, params=None, l2=0.0, backend=None):
     """Mean loss over the ``m`` columns (+ ``l2 / (2m) * sum ||W[l]||_F^2``); a 0-d array.
 
-    The cross-entropies are computed from the logits ``Z[L]`` (``caches[-1]["Z"]``), finite for
-    any ``z``.
+    The loss is ``arch.loss``'s definition (``xpnet.ops.LOSSES``); the cross-entropies are
+    computed from the logits ``Z[L]`` (``caches[-1]["Z"]``), finite for any ``z``.
     """
     bk = resolve(backend) if backend is not None else _backend_of(params, caches)
-    cost = bk.loss(arch.loss, caches[-1]["Z"], AL, Y)
+    cost = losses.value(bk, arch.loss, caches[-1]["Z"], AL, Y, **arch.loss_params)
     if l2:
         m = Y.shape[1]
         sq = 0.0
@@ -225,7 +234,8 @@ def _backend_of(params, caches):
 def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
     """Backpropagation; writes ``dW[l]``, ``db[l]`` (``dgamma``, ``dbeta``) into ``grads``.
 
-    ``Y (n[L], m)``. ``dZ[L] = A[L] - Y`` for each loss with its paired output activation.
+    ``Y (n[L], m)``. ``dZ[L]`` is the loss definition's output gradient (``A[L] - Y`` for each
+    classic loss with its paired output activation).
     With ``l2``, ``dW[l] += l2 / m * W[l]``. Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
     """
     bk = resolve(backend) if backend is not None else params.backend
@@ -233,15 +243,16 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
         grads = params.zeros_like(prefix="d")
     L = arch.L
     m = Y.shape[1]
-    dZ = bk.output_delta(arch.loss, caches[-1]["A"], Y)
+    last = caches[-1]
+    dZ = losses.delta(bk, arch.loss, last["Z"], last["A"], Y, **arch.loss_params)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
         if l < L:
             dA = dA_prev
             if "D" in cache:
                 dA = bk.multiply(dA, cache["D"])
-            dZ = bk.activation_backward(arch.activations[l - 1], dA, cache["Z"], cache["A"],
-                                        arch.slope)
+            dZ = activation_backward(bk, arch.activations[l - 1], dA, cache["Z"], cache["A"],
+                                     arch.slope)
             if arch.uses_bn(l):
                 dZ = bn.backward(bk, dZ, cache["bn"], grads[f"dgamma{l}"], grads[f"dbeta{l}"])
         db = None if arch.uses_bn(l) else grads[f"db{l}"]
@@ -255,7 +266,8 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
 
 def update_parameters(params, grads, learning_rate):
     """Plain gradient-descent step ``theta -= learning_rate * dtheta`` over all parameters."""
-    params.backend.sgd_update(params.flat, grads.flat, learning_rate)
+    optimizer_update(params.backend, GradientDescent.name, params.flat, grads.flat, {},
+                     learning_rate, 1)
     return params
 
 

@@ -113,15 +113,9 @@ def full_batch_runner(state, X_buf, Y_buf):
 
 def sample_major(bk, X):
     """``X (n, m)`` with each column contiguous: ``X`` itself when it already is, else a copy."""
-    if is_sample_major(X):
+    if bk.is_sample_major(X):
         return X
     return bk.transpose(bk.copy(bk.transpose(X)))
-
-
-def is_sample_major(X):
-    strides = getattr(X, "strides", None)
-    return strides is not None and X.ndim == 2 and (X.shape[0] <= 1 or
-                                                    strides[0] == X.itemsize)
 
 
 def batch_data(state, X):

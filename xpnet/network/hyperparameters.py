@@ -1,0 +1,283 @@
+"""The estimators' hyperparameters, each defined once: name, default, check, converter, help.
+
+``NETWORK`` is the schema of ``NeuralNetwork`` (and, with ``task="regression"``, of
+``NeuralNetworkRegressor``). Everything else is read from it: the constructor's parameters and
+their defaults (``Schema.make_init``), ``get_params``/``set_params``, validation in ``fit``
+(``Schema.check``), the ``xpnet train`` flags and ``--config`` TOML keys
+(``xpnet.commands._options``), the ``config.toml`` a run writes back, and the hyperparameters a
+saved model's header holds. A new hyperparameter is one ``Hyper`` entry plus the code that
+uses it (docs/extending.md).
+
+``check(name, value)`` validates a Python value given to the estimator (TypeError for the wrong
+kind, ValueError for a bad value, each naming the parameter) and returns it, normalized;
+``parse(text)`` turns a flag's text or a TOML value into such a value (``xpnet._convert``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .. import _convert as C
+from .. import _validation as V
+from ..backends.base import np_dtype
+from ..ops import INITIALIZERS, LOSSES, OPTIMIZERS
+from ..ops.activations import ReLU, hidden_activations
+from ..ops.initializers import DEFAULT_INIT
+from ..ops.losses import Huber
+from ..ops.optimizers import DEFAULTS as OPT, Adam
+
+TASKS = ("auto", "classification", "regression")
+_SAME = object()
+
+
+# ------------------------------------------------------------------------------ checks
+def _choice(source):
+    """Check: one of the names of ``source`` (a registry, a callable giving names, a tuple)."""
+    def check(name, value):
+        names = source() if callable(source) else tuple(source)
+        return V.check_choice(name, value, names)
+    return check
+
+
+def _optional(check):
+    def optional(name, value):
+        return None if value is None else check(name, value)
+    return optional
+
+
+def _positive(name, value):
+    return V.check_positive(name, value)
+
+
+def _nonneg(name, value):
+    return V.check_positive(name, value, allow_zero=True)
+
+
+def _positive_int(name, value):
+    return V.check_positive(name, value, integer=True)
+
+
+def _unit(name, value):
+    return V.check_in_range(name, value, 0.0, 1.0, high_open=True)
+
+
+def _open_unit(name, value):
+    return V.check_in_range(name, value, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def _finite(name, value):
+    return V.check_in_range(name, value, None, None)
+
+
+def _boolean(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _seed(name, value):
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be None or a non-negative integer, got {value!r} "
+                        f"({type(value).__name__})")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0 (or None for a fresh one), got {value}")
+    return int(value)
+
+
+def _verbose(name, value):
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not isinstance(value, numbers.Integral) or value < 0:
+        raise TypeError(f"{name} must be a non-negative integer (0 silent, 1 every tenth "
+                        f"epoch, 2 every epoch), got {value!r}")
+    return int(value)
+
+
+def _hidden(name, value):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = (int(value),)
+    try:
+        sizes = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {value!r}") from None
+    for n in sizes:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"hidden layer sizes must be positive integers, got {value!r}")
+    return tuple(int(n) for n in sizes)
+
+
+def _dtype(name, value):
+    np_dtype(value)
+    return value
+
+
+def _passed(name, value):
+    """Checked where it is used (keep_prob by the architecture, lr_decay by the schedule,
+    backend when it is resolved)."""
+    return value
+
+
+# ------------------------------------------------------------------------------ schema
+@dataclass(frozen=True)
+class Hyper:
+    """One hyperparameter. ``help`` may name ``{choices}`` (filled from ``parse.choices``) and
+    ``{users}`` (the optimizers that read it). ``cli_default``: the ``xpnet train`` default
+    where it differs. ``example``: a non-default value as flag text, for the round-trip tests
+    (choices need none: any other choice serves). ``group``: the ``xpnet train`` option group."""
+
+    name: str
+    default: object
+    check: object
+    parse: object
+    help: str
+    metavar: str = None
+    cli_default: object = _SAME
+    none_text: str = None
+    example: str = None
+    group: str = "model"
+    cli: bool = True
+
+    @property
+    def flag_default(self):
+        return self.default if self.cli_default is _SAME else self.cli_default
+
+    def help_text(self):
+        choices = getattr(self.parse, "choices", ())
+        users = [n for n, d in OPTIMIZERS.items() if self.name in d.uses]
+        return self.help.format(choices=", ".join(choices), users=", ".join(users) or "none",
+                                default=self.flag_default)
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The ordered hyperparameters of an estimator."""
+
+    entries: tuple
+    by_name: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "by_name", {h.name: h for h in self.entries})
+        if len(self.by_name) != len(self.entries):
+            raise ValueError("a hyperparameter is declared twice")
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def __getitem__(self, name):
+        return self.by_name[name]
+
+    def names(self):
+        return tuple(self.by_name)
+
+    def defaults(self):
+        return {h.name: h.default for h in self.entries}
+
+    def with_defaults(self, **defaults):
+        """The same schema with other defaults (``NeuralNetworkRegressor``'s ``task``)."""
+        unknown = set(defaults) - set(self.by_name)
+        if unknown:
+            raise ValueError(f"no hyperparameters {sorted(unknown)}")
+        return Schema(tuple(replace(h, default=defaults[h.name]) if h.name in defaults else h
+                            for h in self.entries))
+
+    def check(self, estimator):
+        """``{name: checked value}`` of ``estimator``'s hyperparameters (raises on a bad one)."""
+        return {h.name: h.check(h.name, getattr(estimator, h.name)) for h in self.entries}
+
+    def make_init(self, qualname):
+        """An ``__init__`` with one keyword parameter per entry, in order, with its default:
+        a real signature (``help()``, ``inspect.signature``, scikit-learn's ``get_params``)."""
+        args = ", ".join(f"{h.name}=_defaults[{h.name!r}]" for h in self.entries)
+        body = "\n".join(f"    self.{h.name} = {h.name}" for h in self.entries)
+        source = f"def __init__(self, {args}):\n{body}\n"
+        namespace = {}
+        exec(source, {"_defaults": self.defaults()}, namespace)  # noqa: S102 - our own text
+        init = namespace["__init__"]
+        init.__qualname__ = f"{qualname}.__init__"
+        init.__doc__ = "Set the hyperparameters (checked in ``fit``):\n\n" + self.doc()
+        return init
+
+    def doc(self):
+        """One line per hyperparameter: name, default and help (for docstrings and docs)."""
+        return "\n".join(f"- ``{h.name}`` (default ``{h.default!r}``): {h.help_text()}"
+                         for h in self.entries)
+
+
+def _h(name, default, check, parse, help, **kw):
+    return Hyper(name, default, check, parse, help, **kw)
+
+
+NETWORK = Schema((
+    _h("task", "auto", _choice(TASKS), C.choice(*TASKS),
+       "{choices} (auto: non-integer numeric targets are regression)", metavar="TASK"),
+    _h("hidden", (64,), _hidden, C.hidden_sizes,
+       "hidden layer sizes, e.g. 64,32 ('none': no hidden layer) (default: 64)",
+       metavar="SIZES", example="16,8"),
+    _h("activation", ReLU.name, _choice(hidden_activations), C.choice(hidden_activations),
+       "hidden activation: {choices} (default: {default})", metavar="NAME"),
+    _h("init", DEFAULT_INIT, _choice(INITIALIZERS), C.choice(INITIALIZERS),
+       "weight initialization: {choices} (default: {default})", metavar="NAME"),
+    _h("optimizer", Adam.name, _choice(OPTIMIZERS), C.choice(OPTIMIZERS),
+       "optimizer: {choices} (default: {default})", metavar="NAME"),
+    _h("loss", None, _optional(_choice(LOSSES)), C.optional_choice(LOSSES),
+       "loss: {choices} (default: the one paired with the target: binary_crossentropy, "
+       "categorical_crossentropy or mse); huber for robust regression", metavar="NAME"),
+    _h("learning_rate", None, _optional(_positive), C.optional_positive_float,
+       "learning rate alpha (default: the optimizer's: "
+       + ", ".join(f"{n} {d.default_learning_rate:g}" for n, d in OPTIMIZERS.items()) + ")",
+       metavar="LR", example="0.05"),
+    _h("batch_size", 64, _optional(_positive_int), C.batch_size,
+       "mini-batch size, or 'full' (default: 64)", metavar="N", none_text="full",
+       example="32"),
+    _h("epochs", 100, _positive_int, C.positive_int,
+       "passes over the training set (default: {default})", metavar="N", cli_default=30,
+       example="2"),
+    _h("l2", 0.0, _nonneg, C.nonneg_float, "L2 regularization lambda (default: 0)",
+       metavar="LAMBDA", example="0.01"),
+    _h("keep_prob", 1.0, _passed, C.keep_prob, "dropout keep probability, one or one per "
+       "hidden layer (default: 1, no dropout)", metavar="P", example="0.5"),
+    _h("batch_norm", False, _boolean, C.boolean, "batch normalization in the hidden layers"),
+    _h("lr_decay", None, _passed, C.lr_decay, "learning-rate decay: none, "
+       + ", ".join(C.SCHEDULES) + "; parameters as name:key=value (e.g. exponential:base=0.9)",
+       metavar="SPEC", example="exponential:base=0.9"),
+    _h("early_stopping", False, _boolean, C.boolean, "stop when the cost on a validation part "
+       "of the training set stops improving, and keep the best weights"),
+    _h("patience", 10, _positive_int, C.positive_int, "epochs without improvement before "
+       "early stopping (default: 10)", metavar="N", example="3"),
+    _h("validation_fraction", 0.1, _open_unit, C.open_fraction, "part of the training set "
+       "early stopping watches (default: 0.1)", metavar="F", example="0.2"),
+    _h("normalize", True, _boolean, C.boolean, "standardize the inputs with training "
+       "statistics (default: on)"),
+    _h("seed", None, _seed, C.seed, "random seed for the split, initialization and shuffling "
+       "(default: 0; 'none' for a fresh one)", metavar="N", cli_default=0, none_text="none",
+       example="7"),
+    _h("dtype", "float32", _dtype, C.choice("float32", "float64"),
+       "float32 or float64 (default: float32)", metavar="DTYPE"),
+    _h("backend", None, _passed, C.backend, "loops, numpy, numba, cupy or auto (default: "
+       "XPNET_BACKEND, else auto)", metavar="NAME", example="numpy"),
+    _h("verbose", 0, _verbose, C.positive_int, "print progress: 1 every tenth epoch, 2 every "
+       "epoch (the CLI shows its own progress)", metavar="N", cli=False),
+    _h("leaky_slope", 0.01, _finite, C.nonneg_float, "slope of leaky_relu for z < 0 "
+       "(default: 0.01)", metavar="X", example="0.2"),
+    _h("beta", OPT["beta"], _unit, C.unit_interval, "momentum / RMSprop beta (used by: "
+       "{users}) (default: {default})", metavar="X", example="0.8"),
+    _h("beta1", OPT["beta1"], _unit, C.unit_interval, "first-moment beta1 (used by: {users}) "
+       "(default: {default})", metavar="X", example="0.8"),
+    _h("beta2", OPT["beta2"], _unit, C.unit_interval, "second-moment beta2 (used by: {users}) "
+       "(default: {default})", metavar="X", example="0.99"),
+    _h("epsilon", OPT["epsilon"], _positive, C.positive_float, "epsilon added to the root "
+       "(used by: {users}) (default: {default})", metavar="X", example="1e-6"),
+    _h("bias_correction", OPT["bias_correction"], _boolean, C.boolean, "bias-correct "
+       "momentum's velocity, v / (1 - beta^t) (used by: {users}; Adam always corrects)"),
+    _h("weight_decay", OPT["weight_decay"], _nonneg, C.nonneg_float, "decoupled weight "
+       "decay, theta *= 1 - lr * weight_decay each step (used by: {users}) "
+       "(default: {default})", metavar="X", example="0.1"),
+    _h("delta", Huber.params["delta"], _positive, C.positive_float,
+       "the Huber loss's delta: quadratic within it, linear beyond (default: {default})",
+       metavar="X", example="0.5"),
+))
