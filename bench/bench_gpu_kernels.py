@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from xpnet.backends import BackendUnavailable  # noqa: E402
+from xpnet.ops import activations as xact, losses as xloss  # noqa: E402
 
 ELEMENTWISE = ("relu", "leaky_relu", "sigmoid", "tanh")
 
@@ -109,10 +110,10 @@ def softmax_sweep(bk, dtype, args):
                 bk.column_kernel_rows = threshold
 
                 def work():
-                    A = bk.activation_forward("softmax", Z)
-                    bk.activation_backward("softmax", dA, Z, A)
-                    bk.loss("categorical_crossentropy", Z, A, Y)
-                    bk.output_delta("categorical_crossentropy", A, Y)
+                    A = xact.forward(bk, "softmax", Z)
+                    xact.backward(bk, "softmax", dA, Z, A)
+                    xloss.value(bk, "categorical_crossentropy", Z, A, Y)
+                    xloss.delta(bk, "categorical_crossentropy", None, A, Y)
 
                 times.append(time_kernel(cp, work, args.repeat, args.inner, args.warmup)[0])
             rows.append({"classes": n, "batch": m, "per_column_s": times[0],

@@ -152,6 +152,7 @@ def activation_work(backend, name, shape=ACT_SHAPE):
     2**20 elements (``XPNET_NUMBA_PARALLEL_MIN=1048576``); ``"floor"``: ``floor_work``.
     """
     from xpnet.backends import resolve
+    from xpnet.ops import activations as xact
 
     if backend == "floor":
         return floor_work(shape)
@@ -165,8 +166,8 @@ def activation_work(backend, name, shape=ACT_SHAPE):
     dA = bk.asarray(rng.standard_normal(shape, dtype=np.float32))
 
     def work():
-        A = bk.activation_forward(name, Z)
-        return bk.activation_backward(name, dA, Z, A)
+        A = xact.forward(bk, name, Z)
+        return xact.backward(bk, name, dA, Z, A)
     return work
 
 

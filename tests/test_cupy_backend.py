@@ -28,6 +28,7 @@ from xpnet import NeuralNetwork, NeuralNetworkRegressor, backends
 from xpnet.backends import BackendUnavailable, cupy_backend
 from xpnet.kernels import gpu
 from xpnet.network import Architecture, gradient_check
+from xpnet.ops import activations as xact, losses as xloss, optimizers as xopt
 
 NUMPY = backends.resolve("numpy")
 ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear")
@@ -237,23 +238,23 @@ def test_column_sources_are_complete_for_each_dtype(dtype, ctype):
 def test_activation_forward_backward_match_numpy(bk, dtype, rng, act):
     Z, dA = rng.standard_normal((5, 9)) * 3, rng.standard_normal((5, 9))
     (nZ, ndA), (vZ, vdA) = pair(bk, dtype, Z, dA)
-    nA, vA = NUMPY.activation_forward(act, nZ, 0.02), bk.activation_forward(act, vZ, 0.02)
+    nA, vA = xact.forward(NUMPY, act, nZ, 0.02), xact.forward(bk, act, vZ, 0.02)
     assert_close(bk.to_numpy(vA), nA, dtype)
-    dZ = bk.activation_backward(act, vdA, vZ, vA, 0.02)
+    dZ = xact.backward(bk, act, vdA, vZ, vA, 0.02)
     assert bk.to_numpy(dZ).dtype == np.dtype(dtype)
-    assert_close(bk.to_numpy(dZ), NUMPY.activation_backward(act, ndA, nZ, nA, 0.02), dtype)
+    assert_close(bk.to_numpy(dZ), xact.backward(NUMPY, act, ndA, nZ, nA, 0.02), dtype)
 
 
 @pytest.mark.parametrize("act", ACTS)
 def test_bias_is_fused_into_the_activation(bk, dtype, rng, act):
     W, A, b = rng.standard_normal((4, 6)), rng.standard_normal((6, 11)), rng.standard_normal((4, 1))
     (nW, nA, nb), (vW, vA, vb) = pair(bk, dtype, W, A, b)
-    nZ, nOut = NUMPY.linear_activation_forward(nW, nA, nb, act, 0.03)
-    vZ, vOut = bk.linear_activation_forward(vW, vA, vb, act, 0.03)
+    nZ, nOut = xact.linear_activation_forward(NUMPY, nW, nA, nb, act, 0.03)
+    vZ, vOut = xact.linear_activation_forward(bk, vW, vA, vb, act, 0.03)
     assert_close(bk.to_numpy(vZ), nZ, dtype)
     assert_close(bk.to_numpy(vOut), nOut, dtype)
-    vZ2, vOut2 = bk.linear_activation_forward(vW, vA, None, act, 0.03)
-    nZ2, nOut2 = NUMPY.linear_activation_forward(nW, nA, None, act, 0.03)
+    vZ2, vOut2 = xact.linear_activation_forward(bk, vW, vA, None, act, 0.03)
+    nZ2, nOut2 = xact.linear_activation_forward(NUMPY, nW, nA, None, act, 0.03)
     assert_close(bk.to_numpy(vZ2), nZ2, dtype)
     assert_close(bk.to_numpy(vOut2), nOut2, dtype)
 
@@ -261,22 +262,22 @@ def test_bias_is_fused_into_the_activation(bk, dtype, rng, act):
 def test_unknown_activation_is_a_clear_error(bk):
     x = bk.zeros((2, 3), "float64")
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        bk.activation_forward("swish", x)
+        xact.forward(bk, "swish", x)
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
-        bk.linear_activation_forward(bk.zeros((2, 2), "float64"), x, None, "swish")
+        xact.linear_activation_forward(bk, bk.zeros((2, 2), "float64"), x, None, "swish")
 
 
 def test_extreme_logits_stay_finite(bk, dtype):
     Z = np.array([[-1000.0, 0.0, 1000.0, 30.0], [1000.0, 0.0, -1000.0, -30.0]])
     vZ = bk.asarray(Z, dtype)
     for act in ("sigmoid", "softmax"):
-        A = bk.to_numpy(bk.activation_forward(act, vZ))
+        A = bk.to_numpy(xact.forward(bk, act, vZ))
         assert np.all(np.isfinite(A)) and A.min() >= 0.0 and A.max() <= 1.0
-    A = bk.to_numpy(bk.activation_forward("softmax", vZ))
+    A = bk.to_numpy(xact.forward(bk, "softmax", vZ))
     assert_close(A.sum(axis=0), np.ones(4), dtype)
     Y = bk.asarray(np.array([[1.0, 0.0, 0.0, 1.0]]), dtype)
     z = vZ[:1]
-    cost = bk.item(bk.loss("binary_crossentropy", z, bk.activation_forward("sigmoid", z), Y))
+    cost = bk.item(xloss.value(bk, "binary_crossentropy", z, xact.forward(bk, "sigmoid", z), Y))
     assert_close(cost, (1000.0 + np.log(2) + 1000.0 + np.log1p(np.exp(-30.0))) / 4, dtype)
 
 
@@ -308,13 +309,13 @@ def test_losses_and_output_delta_match_numpy(bk, dtype, rng, loss):
     (nZ, nY), (vZ, vYfull) = pair(bk, dtype, Z, Y)
     nY, vY = nY[:, 3:17], vYfull[:, 3:17]  # the batch slice the training loop passes
     nZ, vZ = nZ[:, 3:17].copy(), bk.copy(vZ[:, 3:17])
-    nA, vA = NUMPY.activation_forward(act, nZ), bk.activation_forward(act, vZ)
-    assert_close(bk.item(bk.loss(loss, vZ, vA, vY)), NUMPY.item(NUMPY.loss(loss, nZ, nA, nY)),
+    nA, vA = xact.forward(NUMPY, act, nZ), xact.forward(bk, act, vZ)
+    assert_close(bk.item(xloss.value(bk, loss, vZ, vA, vY)), NUMPY.item(xloss.value(NUMPY, loss, nZ, nA, nY)),
                  dtype)
-    assert_close(bk.to_numpy(bk.output_delta(loss, vA, vY)), NUMPY.output_delta(loss, nA, nY),
+    assert_close(bk.to_numpy(xloss.delta(bk, loss, None, vA, vY)), xloss.delta(NUMPY, loss, None, nA, nY),
                  dtype)
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
-        bk.loss("hinge", vZ, vA, vY)
+        xloss.value(bk, "hinge", vZ, vA, vY)
 
 
 @pytest.mark.parametrize("n, threshold", [(5, 2), (600, None), (64, None)])
@@ -341,18 +342,18 @@ def test_softmax_of_many_classes_matches_numpy(bk, dtype, rng, monkeypatch, n, t
     def close(actual, expected):
         np.testing.assert_allclose(bk.to_numpy(actual), expected, **tol)
 
-    nZ, nA = NUMPY.linear_activation_forward(nW, nP, nb, "softmax")
-    vZ, vA = bk.linear_activation_forward(vW, vP, vb, "softmax")
+    nZ, nA = xact.linear_activation_forward(NUMPY, nW, nP, nb, "softmax")
+    vZ, vA = xact.linear_activation_forward(bk, vW, vP, vb, "softmax")
     assert np.all(np.isfinite(bk.to_numpy(vA)))
     assert_close(bk.to_numpy(vZ), nZ, dtype)
     close(vA, nA)
-    close(bk.activation_forward("softmax", vZ), nA)
-    close(bk.activation_backward("softmax", vdA, vZ, vA),
-          NUMPY.activation_backward("softmax", ndA, nZ, nA))
+    close(xact.forward(bk, "softmax", vZ), nA)
+    close(xact.backward(bk, "softmax", vdA, vZ, vA),
+          xact.backward(NUMPY, "softmax", ndA, nZ, nA))
     loss = "categorical_crossentropy"
-    assert_close(bk.item(bk.loss(loss, vZ, vA, vY)), NUMPY.item(NUMPY.loss(loss, nZ, nA, nY)),
+    assert_close(bk.item(xloss.value(bk, loss, vZ, vA, vY)), NUMPY.item(xloss.value(NUMPY, loss, nZ, nA, nY)),
                  dtype)
-    close(bk.output_delta(loss, vA, vY), NUMPY.output_delta(loss, nA, nY))
+    close(xloss.delta(bk, loss, None, vA, vY), xloss.delta(NUMPY, loss, None, nA, nY))
     per_column = n <= bk.column_kernel_rows
     assert (calls == ["softmax", "softmax", "softmax_backward", "softmax_xent"]) == per_column
     assert (calls == []) == (not per_column)
@@ -362,15 +363,15 @@ def test_the_fused_cross_entropy_gradient_is_used_only_for_the_same_arrays(bk, r
     Z = rng.standard_normal((3, 7))
     Y = np.eye(3)[:, rng.integers(0, 3, 7)]
     vZ, vY = bk.asarray(Z, "float64"), bk.asarray(Y, "float64")
-    vA = bk.activation_forward("softmax", vZ)
-    bk.loss("categorical_crossentropy", vZ, vA, vY)
+    vA = xact.forward(bk, "softmax", vZ)
+    xloss.value(bk, "categorical_crossentropy", vZ, vA, vY)
     other = bk.asarray(np.full((3, 7), 0.25), "float64")
-    np.testing.assert_allclose(bk.to_numpy(bk.output_delta("categorical_crossentropy", other, vY)),
+    np.testing.assert_allclose(bk.to_numpy(xloss.delta(bk, "categorical_crossentropy", None, other, vY)),
                                0.25 - Y)
-    bk.loss("categorical_crossentropy", vZ, vA, vY)
-    fused = bk.output_delta("categorical_crossentropy", vA, vY)
+    xloss.value(bk, "categorical_crossentropy", vZ, vA, vY)
+    fused = xloss.delta(bk, "categorical_crossentropy", None, vA, vY)
     np.testing.assert_allclose(bk.to_numpy(fused), bk.to_numpy(vA) - Y, rtol=1e-15)
-    again = bk.output_delta("categorical_crossentropy", vA, vY)  # not kept twice
+    again = xloss.delta(bk, "categorical_crossentropy", None, vA, vY)  # not kept twice
     assert again is not fused
     np.testing.assert_array_equal(bk.to_numpy(again), bk.to_numpy(fused))
 
@@ -383,13 +384,13 @@ def _run_updates(backend, dtype, method, n=37, steps=4, **hp):
     for t in range(1, steps + 1):
         grad = backend.asarray(rng.standard_normal(n) * 10.0 ** rng.integers(-9, 1), dtype=dtype)
         if method == "sgd":
-            backend.sgd_update(theta, grad, 0.1)
+            xopt.update(backend, "gd", theta, grad, {}, 0.1, 1)
         elif method == "momentum":
-            backend.momentum_update(theta, grad, states[0], 0.1, 0.9, t, **hp)
+            xopt.update(backend, "momentum", theta, grad, {"v": states[0]}, 0.1, t, beta=0.9, **hp)
         elif method == "rmsprop":
-            backend.rmsprop_update(theta, grad, states[0], 0.01, 0.9, 1e-8)
+            xopt.update(backend, "rmsprop", theta, grad, {"s": states[0]}, 0.01, 1, beta=0.9, epsilon=1e-8)
         else:
-            backend.adam_update(theta, grad, states[0], states[1], 0.01, 0.9, 0.999, 1e-8, t)
+            xopt.update(backend, "adam", theta, grad, {"m": states[0], "v": states[1]}, 0.01, t, beta1=0.9, beta2=0.999, epsilon=1e-8)
     return [backend.to_numpy(a) for a in [theta] + states]
 
 

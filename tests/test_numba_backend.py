@@ -24,6 +24,7 @@ from xpnet.backends.numba_backend import NumbaBackend  # noqa: E402
 from xpnet.datasets import load_digits  # noqa: E402
 from xpnet.kernels import cpu as K  # noqa: E402
 from xpnet.kernels import cpu_accuracy  # noqa: E402
+from xpnet.ops import activations as xact, losses as xloss, optimizers as xopt
 
 NP = resolve("numpy")
 NB = resolve("numba")
@@ -76,12 +77,12 @@ def test_inherited_ops_match_numpy(dtype, data):
 @pytest.mark.parametrize("act", ACTIVATIONS)
 def test_activation_forward_backward(bk, dtype, data, act):
     Z, dA, _ = data
-    A_np = NP.activation_forward(act, NP.asarray(Z, dtype), 0.05)
-    A_nb = bk.activation_forward(act, bk.asarray(Z, dtype), 0.05)
+    A_np = xact.forward(NP, act, NP.asarray(Z, dtype), 0.05)
+    A_nb = xact.forward(bk, act, bk.asarray(Z, dtype), 0.05)
     assert A_nb.dtype == np.dtype(dtype) and A_nb.shape == SHAPE
     assert_close(A_nb, A_np, dtype)
-    dZ_np = NP.activation_backward(act, NP.asarray(dA, dtype), NP.asarray(Z, dtype), A_np, 0.05)
-    dZ_nb = bk.activation_backward(act, bk.asarray(dA, dtype), bk.asarray(Z, dtype), A_nb, 0.05)
+    dZ_np = xact.backward(NP, act, NP.asarray(dA, dtype), NP.asarray(Z, dtype), A_np, 0.05)
+    dZ_nb = xact.backward(bk, act, bk.asarray(dA, dtype), bk.asarray(Z, dtype), A_nb, 0.05)
     assert dZ_nb.dtype == np.dtype(dtype)
     assert_close(dZ_nb, dZ_np, dtype)
 
@@ -91,8 +92,8 @@ def test_activation_forward_backward(bk, dtype, data, act):
 def test_linear_activation_forward(bk, dtype, rng, act):
     W, A, b = rng.standard_normal((5, 7)), rng.standard_normal((7, 11)), rng.standard_normal((5, 1))
     (nW, nA, nb), (kW, kA, kb) = pair(dtype, W, A, b)
-    Z_np, A_np = NP.linear_activation_forward(nW, nA, nb, act, 0.02)
-    Z_nb, A_nb = bk.linear_activation_forward(kW, kA, kb, act, 0.02)
+    Z_np, A_np = xact.linear_activation_forward(NP, nW, nA, nb, act, 0.02)
+    Z_nb, A_nb = xact.linear_activation_forward(bk, kW, kA, kb, act, 0.02)
     assert_close(Z_nb, Z_np, dtype)
     assert_close(A_nb, A_np, dtype)
     assert A_nb.dtype == np.dtype(dtype)
@@ -104,19 +105,19 @@ def test_softmax_with_large_biases(dtype, rng):
     W[0] = 100.0  # row 0 of W A_prev is >= 400 before its bias, far below the others after
     for b in ([[-1000.0], [0.0], [0.0]], [[0.0], [0.0], [1000.0]], [[500.0], [-500.0], [0.0]]):
         (nW, nA, nb), (kW, kA, kb) = pair(dtype, W, A, np.array(b))
-        _, expected = NP.linear_activation_forward(nW, nA, nb, "softmax")
-        _, actual = NB_PARALLEL.linear_activation_forward(kW, kA, kb, "softmax")
+        _, expected = xact.linear_activation_forward(NP, nW, nA, nb, "softmax")
+        _, actual = xact.linear_activation_forward(NB_PARALLEL, kW, kA, kb, "softmax")
         assert np.isfinite(actual).all()
         assert_close(actual, expected, dtype)
-        _, actual = NB.linear_activation_forward(kW, kA, kb, "softmax")
+        _, actual = xact.linear_activation_forward(NB, kW, kA, kb, "softmax")
         assert_close(actual, expected, dtype)
 
 
 def test_linear_activation_forward_strided_input_and_no_bias(dtype, rng):
     W, X = rng.standard_normal((4, 6)), rng.standard_normal((6, 20))
     (nW, nX), (kW, kX) = pair(dtype, W, X)
-    Z_np, A_np = NP.linear_activation_forward(nW, nX[:, 3:11], None, "tanh")
-    Z_nb, A_nb = NB.linear_activation_forward(kW, kX[:, 3:11], None, "tanh")
+    Z_np, A_np = xact.linear_activation_forward(NP, nW, nX[:, 3:11], None, "tanh")
+    Z_nb, A_nb = xact.linear_activation_forward(NB, kW, kX[:, 3:11], None, "tanh")
     assert_close(Z_nb, Z_np, dtype)
     assert_close(A_nb, A_np, dtype)
 
@@ -128,18 +129,18 @@ def test_activation_any_layout_and_rank(dtype, rng, act):
     for Z, dA in ((Z3, dA3), (Z3[:, :, 0], dA3[:, :, 0]), (Z3[0, 0], dA3[0, 0]),
                   (Z3.reshape(12, 5).T, dA3.reshape(12, 5).T)):
         (nZ, ndA), (kZ, kdA) = pair(dtype, Z, dA)
-        nA, kA = NP.activation_forward(act, nZ), NB.activation_forward(act, kZ)
+        nA, kA = xact.forward(NP, act, nZ), xact.forward(NB, act, kZ)
         assert kA.shape == nA.shape
         assert_close(kA, nA, dtype)
-        assert_close(NB.activation_backward(act, kdA, kZ, kA),
-                     NP.activation_backward(act, ndA, nZ, nA), dtype)
+        assert_close(xact.backward(NB, act, kdA, kZ, kA),
+                     xact.backward(NP, act, ndA, nZ, nA), dtype)
 
 
 def test_unknown_activation_raises():
     Z = NB.zeros((2, 3), "float32")
-    for call in (lambda: NB.activation_forward("swish", Z),
-                 lambda: NB.activation_backward("swish", Z, Z, Z),
-                 lambda: NB.linear_activation_forward(NB.ones((2, 2), "float32"), Z[:2],
+    for call in (lambda: xact.forward(NB, "swish", Z),
+                 lambda: xact.backward(NB, "swish", Z, Z, Z),
+                 lambda: xact.linear_activation_forward(NB, NB.ones((2, 2), "float32"), Z[:2],
                                                       NB.zeros((2, 1), "float32"), "swish")):
         with pytest.raises(ValueError, match="unknown activation 'swish'"):
             call()
@@ -198,17 +199,17 @@ def test_loss_and_output_delta(dtype, rng, loss):
     big_Y = np.concatenate([Y, Y], axis=1)   # the loss sees a column slice, like in training
     (nZ, nY), (kZ, kY) = pair(dtype, Z, big_Y)
     nY, kY = nY[:, 40:], kY[:, 40:]
-    nA, kA = NP.activation_forward(act, nZ), NB.activation_forward(act, kZ)
-    cost = NB.loss(loss, kZ, kA, kY)
+    nA, kA = xact.forward(NP, act, nZ), xact.forward(NB, act, kZ)
+    cost = xloss.value(NB, loss, kZ, kA, kY)
     assert cost.shape == () and cost.dtype == np.dtype(dtype)
-    assert_close(NB.item(cost), NP.item(NP.loss(loss, nZ, nA, nY)), dtype)
-    assert_close(NB.output_delta(loss, kA, kY), NP.output_delta(loss, nA, nY), dtype)
+    assert_close(NB.item(cost), NP.item(xloss.value(NP, loss, nZ, nA, nY)), dtype)
+    assert_close(xloss.delta(NB, loss, None, kA, kY), xloss.delta(NP, loss, None, nA, nY), dtype)
 
 
 def test_unknown_loss_raises():
     Z = NB.zeros((2, 3), "float64")
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
-        NB.loss("hinge", Z, Z, Z)
+        xloss.value(NB, "hinge", Z, Z, Z)
 
 
 @pytest.mark.parametrize("bk", BACKENDS)
@@ -234,13 +235,13 @@ def _run_updates(bk, dtype, method, n=50, steps=4, **hp):
     for t in range(1, steps + 1):
         grad = bk.asarray(rng.standard_normal(n) * 0.1, dtype=dtype)
         if method == "sgd":
-            bk.sgd_update(theta, grad, 0.1)
+            xopt.update(bk, "gd", theta, grad, {}, 0.1, 1)
         elif method == "momentum":
-            bk.momentum_update(theta, grad, states[0], 0.1, 0.9, t, **hp)
+            xopt.update(bk, "momentum", theta, grad, {"v": states[0]}, 0.1, t, beta=0.9, **hp)
         elif method == "rmsprop":
-            bk.rmsprop_update(theta, grad, states[0], 0.01, 0.9, 1e-8)
+            xopt.update(bk, "rmsprop", theta, grad, {"s": states[0]}, 0.01, 1, beta=0.9, epsilon=1e-8)
         else:
-            bk.adam_update(theta, grad, states[0], states[1], 0.01, 0.9, 0.999, 1e-8, t)
+            xopt.update(bk, "adam", theta, grad, {"m": states[0], "v": states[1]}, 0.01, t, beta1=0.9, beta2=0.999, epsilon=1e-8)
     return [np.array(a) for a in [theta] + states]
 
 
@@ -281,8 +282,8 @@ def test_adam_flushes_subnormal_moments(dtype_):
     v = np.full(4, 1e-6, dtype_)
     grad = np.zeros(4, dtype_)
     theta_np, m_np, v_np = theta.copy(), m.copy(), v.copy()
-    NB.adam_update(theta, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, 10)
-    NP.adam_update(theta_np, grad, m_np, v_np, 1e-3, 0.9, 0.999, 1e-8, 10)
+    xopt.update(NB, "adam", theta, grad, {"m": m, "v": v}, 1e-3, 10, beta1=0.9, beta2=0.999, epsilon=1e-8)
+    xopt.update(NP, "adam", theta_np, grad, {"m": m_np, "v": v_np}, 1e-3, 10, beta1=0.9, beta2=0.999, epsilon=1e-8)
     assert m[0] == 0 and m[1] == 0 and m[3] == 0 and m[2] == f(m_np[2])
     np.testing.assert_allclose(theta, theta_np, **TOL[dtype_])
     np.testing.assert_allclose(v, v_np, **TOL[dtype_])
@@ -291,7 +292,7 @@ def test_adam_flushes_subnormal_moments(dtype_):
 def test_optimizer_nan_propagates():
     theta, grad = np.zeros(5, np.float32), np.array([0, np.nan, 1, 2, 3], np.float32)
     m, v = np.zeros(5, np.float32), np.zeros(5, np.float32)
-    NB.adam_update(theta, grad, m, v, 1e-3, 0.9, 0.999, 1e-8, 1)
+    xopt.update(NB, "adam", theta, grad, {"m": m, "v": v}, 1e-3, 1, beta1=0.9, beta2=0.999, epsilon=1e-8)
     assert np.isnan(theta[1]) and np.isfinite(theta[[0, 2, 3, 4]]).all()
 
 
@@ -304,43 +305,43 @@ Z_EXT = np.array([[-1000.0, -88.0, -30.0, 0.0, 30.0, 88.0, 1000.0]])
 def test_extremes_finite_and_match_numpy(bk, dtype, act):
     Z = np.concatenate([Z_EXT, -Z_EXT, np.zeros_like(Z_EXT)])
     (nZ,), (kZ,) = pair(dtype, Z)
-    A = bk.activation_forward(act, kZ)
-    dZ = bk.activation_backward(act, bk.ones(Z.shape, dtype), kZ, A)
+    A = xact.forward(bk, act, kZ)
+    dZ = xact.backward(bk, act, bk.ones(Z.shape, dtype), kZ, A)
     assert np.isfinite(A).all() and np.isfinite(dZ).all()
-    nA = NP.activation_forward(act, nZ)
+    nA = xact.forward(NP, act, nZ)
     assert_close(A, nA, dtype)
-    assert_close(dZ, NP.activation_backward(act, NP.ones(Z.shape, dtype), nZ, nA), dtype)
+    assert_close(dZ, xact.backward(NP, act, NP.ones(Z.shape, dtype), nZ, nA), dtype)
 
 
 def test_extreme_losses(dtype):
     Z = np.array([[1000.0, -1000.0], [-1000.0, 1000.0]])
     kZ = NB.asarray(Z, dtype)
-    A = NB.activation_forward("softmax", kZ)
-    assert NB.item(NB.loss("categorical_crossentropy", kZ, A, NB.asarray(np.eye(2), dtype))) == 0
-    wrong = NB.item(NB.loss("categorical_crossentropy", kZ, A, NB.asarray(np.eye(2)[::-1], dtype)))
+    A = xact.forward(NB, "softmax", kZ)
+    assert NB.item(xloss.value(NB, "categorical_crossentropy", kZ, A, NB.asarray(np.eye(2), dtype))) == 0
+    wrong = NB.item(xloss.value(NB, "categorical_crossentropy", kZ, A, NB.asarray(np.eye(2)[::-1], dtype)))
     np.testing.assert_allclose(wrong, 2000.0, rtol=1e-6)
     Zb = NB.asarray(Z_EXT, dtype)
-    Ab = NB.activation_forward("sigmoid", Zb)
+    Ab = xact.forward(NB, "sigmoid", Zb)
     for Y in (np.ones_like(Z_EXT), np.zeros_like(Z_EXT)):
-        cost = NB.item(NB.loss("binary_crossentropy", Zb, Ab, NB.asarray(Y, dtype)))
+        cost = NB.item(xloss.value(NB, "binary_crossentropy", Zb, Ab, NB.asarray(Y, dtype)))
         assert np.isfinite(cost)
-        assert_close(cost, NP.item(NP.loss("binary_crossentropy", Zb, Ab, NB.asarray(Y, dtype))),
+        assert_close(cost, NP.item(xloss.value(NP, "binary_crossentropy", Zb, Ab, NB.asarray(Y, dtype))),
                      dtype)
 
 
 @pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "softmax"])
 def test_nan_propagates_through_activations(act):
     Z = np.array([[0.5, np.nan], [1.0, 2.0]], np.float32)
-    A = NB.activation_forward(act, Z)
+    A = xact.forward(NB, act, Z)
     assert np.isnan(A[:, 1]).any() and np.isfinite(A[:, 0]).all()
 
 
 def test_nan_propagates_through_losses():
     Z = np.array([[0.5, np.nan], [1.0, 2.0]], np.float32)
     Y = np.eye(2, dtype=np.float32)
-    A = NB.activation_forward("softmax", Z)
-    assert np.isnan(NB.item(NB.loss("categorical_crossentropy", Z, A, Y)))
-    assert np.isnan(NB.item(NB.loss("binary_crossentropy", Z[:1], Z[:1], Y[:1])))
+    A = xact.forward(NB, "softmax", Z)
+    assert np.isnan(NB.item(xloss.value(NB, "categorical_crossentropy", Z, A, Y)))
+    assert np.isnan(NB.item(xloss.value(NB, "binary_crossentropy", Z[:1], Z[:1], Y[:1])))
 
 
 # ------------------------------------------------------------------ approximations
@@ -361,7 +362,7 @@ def test_tanh_approximation_edges():
     big = np.array([K._TANH_CLAMP, 8.0, 9.0, 20.0, 1e30, np.inf], np.float32)
     tiny = np.array([1e-45, 1e-38, 1e-20, 1e-5], np.float32)
     x = np.concatenate([below, big, tiny, [0.0, np.nan]]).astype(np.float32)
-    t = NB.activation_forward("tanh", np.stack([x, -x]))
+    t = xact.forward(NB, "tanh", np.stack([x, -x]))
     assert (t[0, :below.size] <= 1).all() and (t[0, :below.size] >= 0.9999).all()
     k = below.size
     sat = t[0, k:k + big.size]
@@ -374,10 +375,10 @@ def test_tanh_approximation_edges():
 
 def test_exp_approximation_edges():
     x = np.array([[0.0, -0.0, -1e-30, -87.3, -87.4, -1000.0, -np.inf, np.nan]], np.float32)
-    A = NB.activation_forward("softmax", np.concatenate([x, np.zeros_like(x)]))
+    A = xact.forward(NB, "softmax", np.concatenate([x, np.zeros_like(x)]))
     np.testing.assert_allclose(A[0, :2], [0.5, 0.5], rtol=1e-7)
     assert np.isnan(A[:, -1]).all()
-    sig = NB.activation_forward("sigmoid", x)
+    sig = xact.forward(NB, "sigmoid", x)
     assert sig[0, 0] == 0.5 and sig[0, 5] == 0.0 and sig[0, 6] == 0.0
     assert 0 < sig[0, 3] < 1e-37
 
@@ -500,11 +501,11 @@ def test_import_xpnet_does_not_import_numba():
 def test_numpy_results_never_alias_scratch(act):
     rng = np.random.default_rng(1)
     Z, dA = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
-    A1 = NP.activation_forward(act, Z)
-    dZ1 = NP.activation_backward(act, dA, Z, A1)
+    A1 = xact.forward(NP, act, Z)
+    dZ1 = xact.backward(NP, act, dA, Z, A1)
     keep = A1.copy(), dZ1.copy()
-    A2 = NP.activation_forward(act, -Z)
-    dZ2 = NP.activation_backward(act, -dA, -Z, A2)
+    A2 = xact.forward(NP, act, -Z)
+    dZ2 = xact.backward(NP, act, -dA, -Z, A2)
     assert not np.shares_memory(A1, A2) and not np.shares_memory(dZ1, dZ2)
     np.testing.assert_array_equal(A1, keep[0])
     np.testing.assert_array_equal(dZ1, keep[1])

@@ -10,6 +10,7 @@ import pytest
 
 from xpnet.backends import ACTIVATIONS, resolve
 from conftest import assert_close
+from xpnet.ops import activations as xact, losses as xloss, optimizers as xopt
 
 LOOPS = resolve("loops")
 SHAPE = (5, 7)
@@ -150,11 +151,11 @@ def test_random_draws_identical_across_backends(vbackend, dtype):
 def test_activation_forward_backward(vbackend, dtype, rng, act):
     Z, dA = rng.standard_normal(SHAPE) * 3, rng.standard_normal(SHAPE)
     (lZ, ldA), (vZ, vdA) = both(vbackend, dtype, Z, dA)
-    lA = LOOPS.activation_forward(act, lZ, 0.02)
-    vA = vbackend.activation_forward(act, vZ, 0.02)
+    lA = xact.forward(LOOPS, act, lZ, 0.02)
+    vA = xact.forward(vbackend, act, vZ, 0.02)
     assert_close(host(vbackend, vA), lA, dtype)
-    expected = LOOPS.activation_backward(act, ldA, lZ, lA, 0.02)
-    actual = vbackend.activation_backward(act, vdA, vZ, vA, 0.02)
+    expected = xact.backward(LOOPS, act, ldA, lZ, lA, 0.02)
+    actual = xact.backward(vbackend, act, vdA, vZ, vA, 0.02)
     assert host(vbackend, actual).dtype == np.dtype(dtype)
     assert_close(host(vbackend, actual), expected, dtype)
 
@@ -163,8 +164,8 @@ def test_activation_forward_backward(vbackend, dtype, rng, act):
 def test_linear_activation_forward(vbackend, dtype, rng, act):
     W, A, b = rng.standard_normal((4, 6)), rng.standard_normal((6, 8)), rng.standard_normal((4, 1))
     (lW, lA, lb), (vW, vA, vb_) = both(vbackend, dtype, W, A, b)
-    lZ, lOut = LOOPS.linear_activation_forward(lW, lA, lb, act, 0.01)
-    vZ, vOut = vbackend.linear_activation_forward(vW, vA, vb_, act, 0.01)
+    lZ, lOut = xact.linear_activation_forward(LOOPS, lW, lA, lb, act, 0.01)
+    vZ, vOut = xact.linear_activation_forward(vbackend, vW, vA, vb_, act, 0.01)
     assert_close(host(vbackend, vZ), lZ, dtype)
     assert_close(host(vbackend, vOut), lOut, dtype)
 
@@ -191,11 +192,11 @@ def test_loss_and_output_delta(vbackend, dtype, rng, loss):
         Y = (rng.random((n, 9)) > 0.5).astype(float) if n == 1 else rng.standard_normal((n, 9))
         act = "sigmoid" if n == 1 else "linear"
     (lZ, lY), (vZ, vY) = both(vbackend, dtype, Z, Y)
-    lA, vA = LOOPS.activation_forward(act, lZ), vbackend.activation_forward(act, vZ)
-    assert_close(vbackend.item(vbackend.loss(loss, vZ, vA, vY)),
-                 LOOPS.item(LOOPS.loss(loss, lZ, lA, lY)), dtype)
-    assert_close(host(vbackend, vbackend.output_delta(loss, vA, vY)),
-                 LOOPS.output_delta(loss, lA, lY), dtype)
+    lA, vA = xact.forward(LOOPS, act, lZ), xact.forward(vbackend, act, vZ)
+    assert_close(vbackend.item(xloss.value(vbackend, loss, vZ, vA, vY)),
+                 LOOPS.item(xloss.value(LOOPS, loss, lZ, lA, lY)), dtype)
+    assert_close(host(vbackend, xloss.delta(vbackend, loss, None, vA, vY)),
+                 xloss.delta(LOOPS, loss, None, lA, lY), dtype)
 
 
 def _updates(bk, dtype, method, n=11, steps=3, **hp):
@@ -206,13 +207,13 @@ def _updates(bk, dtype, method, n=11, steps=3, **hp):
     for t in range(1, steps + 1):
         grad = bk.asarray(rng.standard_normal(n), dtype=dtype)
         if method == "sgd":
-            bk.sgd_update(theta, grad, 0.1)
+            xopt.update(bk, "gd", theta, grad, {}, 0.1, 1)
         elif method == "momentum":
-            bk.momentum_update(theta, grad, states[0], 0.1, 0.9, t, **hp)
+            xopt.update(bk, "momentum", theta, grad, {"v": states[0]}, 0.1, t, beta=0.9, **hp)
         elif method == "rmsprop":
-            bk.rmsprop_update(theta, grad, states[0], 0.01, 0.9, 1e-8)
+            xopt.update(bk, "rmsprop", theta, grad, {"s": states[0]}, 0.01, 1, beta=0.9, epsilon=1e-8)
         else:
-            bk.adam_update(theta, grad, states[0], states[1], 0.01, 0.9, 0.999, 1e-8, t)
+            xopt.update(bk, "adam", theta, grad, {"m": states[0], "v": states[1]}, 0.01, t, beta1=0.9, beta2=0.999, epsilon=1e-8)
     return [bk.to_numpy(a) for a in [theta] + states]
 
 

@@ -128,14 +128,15 @@ def test_state_buffers_follow_the_parameters():
 
 
 def test_unknown_optimizer_names_the_choices():
-    with pytest.raises(ValueError, match="gd, momentum, rmsprop, adam"):
+    with pytest.raises(ValueError, match="unknown optimizer 'nesterov'; choose one of "
+                                         "gd, momentum, rmsprop, adam, adamw"):
         make_optimizer("nesterov")
-    assert optimizers.OPTIMIZERS == ("gd", "momentum", "rmsprop", "adam")
+    assert tuple(optimizers.OPTIMIZERS) == ("gd", "momentum", "rmsprop", "adam", "adamw")
 
 
 def test_the_seeds_typos_are_documented():
     """RMSprop and Adam use the standard S update, not the seeds' ``beta * V`` typo."""
-    doc = optimizers.__doc__
+    doc = xpnet.ops.optimizers.__doc__
     assert "typo" in doc and "S = beta * S + (1 - beta) * dW^2" in doc
 
 

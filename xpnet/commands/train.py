@@ -246,8 +246,8 @@ def _describe_network(model):
 
 
 def _describe_training(model, values):
-    from ..network.optimizers import DEFAULT_LEARNING_RATE
-    lr = model.learning_rate or DEFAULT_LEARNING_RATE[model.optimizer]
+    from ..network.optimizers import default_learning_rate
+    lr = model.learning_rate or default_learning_rate(model.optimizer)
     batch = "full batch" if model.batch_size is None else f"batch {model.batch_size}"
     decay = f", lr_decay {_decay_text(values['lr_decay'])}" if values["lr_decay"] else ""
     return f"{model.optimizer}, learning rate {lr:g}{decay}, {batch}, {values['epochs']} epochs"
