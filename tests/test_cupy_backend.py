@@ -28,10 +28,11 @@ from xpnet import NeuralNetwork, NeuralNetworkRegressor, backends
 from xpnet.backends import BackendUnavailable, cupy_backend
 from xpnet.kernels import gpu
 from xpnet.network import Architecture, gradient_check
+from xpnet.ops import ACTIVATIONS
 from xpnet.ops import activations as xact, losses as xloss, optimizers as xopt
 
 NUMPY = backends.resolve("numpy")
-ACTS = ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "linear")
+ACTS = tuple(ACTIVATIONS)
 
 
 @pytest.fixture(autouse=True)

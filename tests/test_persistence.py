@@ -302,3 +302,19 @@ def test_misshapen_feature_names(saved, fitted):
     rewrite(saved, extra={"feature_names_in_": np.zeros(X.shape[1])})
     with pytest.raises(ValueError, match="feature_names_in_ .* expected"):
         xpnet.load(saved)
+
+
+def test_a_format_1_file_written_before_the_op_registries_still_loads():
+    """``tests/data/model_format1_xpnet0.1.npz`` was saved by xpnet 0.1 before the op registries
+    and the hyperparameter schema (no ``loss_params``, no ``loss``/``delta``/``weight_decay``
+    hyperparameters; batch norm and dropout on): it loads, predicts the very probabilities it
+    predicted then, and the new hyperparameters take their defaults."""
+    from xpnet.datasets import load_digits
+
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    model = xpnet.load(os.path.join(here, "model_format1_xpnet0.1.npz"), backend="numpy")
+    expected = np.load(os.path.join(here, "model_format1_xpnet0.1_proba.npy"))
+    np.testing.assert_array_equal(model.predict_proba(load_digits().X[:50]), expected)
+    params = model.get_params()
+    assert params["loss"] is None and params["delta"] == 1.0 and params["weight_decay"] == 0.01
+    assert model.arch_.loss == "categorical_crossentropy" and model.arch_.loss_params == {}

@@ -448,3 +448,21 @@ def test_huber_regression_resists_outliers():
         model = NeuralNetworkRegressor(loss=loss, **kw).fit(X, y)
         err[loss] = np.mean(np.abs(model.predict(clean) - 3 * clean[:, 0]))
     assert err["huber"] < 0.5 * err["mse"]
+
+
+def test_each_op_name_is_a_string_literal_in_at_most_four_files():
+    """One definition per op: its name is spelt in code (string constants, docstrings aside) in
+    at most four files under ``xpnet/``: its definition, a pairing or default, and the fused
+    kernel tables of the numba and cupy backends."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "xpnet"
+    names = {n for r in REGISTRIES for n in r}
+    files = {n: set() for n in names}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in names:
+                files[node.value].add(path.relative_to(root).as_posix())
+    spread = {n: sorted(f) for n, f in files.items() if len(f) > 4}
+    assert not spread, f"op names spelt in more than 4 files: {spread}"

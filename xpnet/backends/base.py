@@ -67,8 +67,8 @@ class Backend:
     with broadcasting and ``out=``, reductions) and gets every registered op: activations,
     losses and optimizers are defined once in ``xpnet.ops`` from these primitives.
 
-    ``fused`` maps ``(op name, role)`` to a fused kernel for a registered op, e.g.
-    ``("sigmoid", "forward")`` or ``("adam", "update")``: the roles and call signatures are
+    ``fused`` maps ``(op name, role)`` to a fused kernel for a registered op (the sigmoid's
+    ``forward``, Adam's ``update``); the roles and call signatures are
 
     - activation ``forward(Z, slope) -> A``, ``backward(dA, Z, A, slope) -> dZ``,
       ``bias_forward(Z, b, slope) -> (Z, A)`` (``Z += b`` in place, then ``A = g(Z)``);

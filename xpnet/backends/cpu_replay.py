@@ -29,9 +29,10 @@ import numpy as np
 from .base import Backend, RecordedStep
 
 #: Backend primitives replayed as the NumPy ufunc of the same name, ``out=`` the result.
-UFUNCS = {name: getattr(np, name) for name in (
-    "add", "subtract", "multiply", "divide", "maximum", "minimum", "negative", "square", "sqrt",
-    "exp", "log", "log1p", "abs", "tanh", "greater", "greater_equal")}
+UFUNCS = {f.__name__: f for f in (
+    np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.negative, np.square,
+    np.sqrt, np.exp, np.log, np.log1p, np.absolute, np.tanh, np.greater, np.greater_equal)}
+UFUNCS["abs"] = UFUNCS.pop("absolute")
 #: Backend primitives replayed as the NumPy reduction of the same name, ``out=`` the result.
 REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
 #: Backend methods that do no work a replay must redo: they hand out buffers, views or scalars.

@@ -8,7 +8,7 @@ Parameters and gradients are ``FlatParams``: dict-like views into one flat buffe
 optimizer updates every layer in one call. The estimators in ``xpnet.network.estimator`` are
 built from these functions; learners can call them directly::
 
-    arch = Architecture((2, 4, 1), hidden_activation="tanh", output_activation="sigmoid")
+    arch = Architecture((2, 4, 3), hidden_activation="tanh", output_activation="softmax")
     params = initialize_parameters(arch, init="xavier", seed=1, dtype="float64")
     AL, caches = forward(X, params, arch)
     cost = compute_cost(AL, Y, caches, arch)
