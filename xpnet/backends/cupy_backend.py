@@ -41,6 +41,8 @@ INSTALL_HINT = ('pip install "xpnet[cuda]" (CuPy for CUDA 13 drivers) or '
 NVRTC_HINT = ("CuPy compiles kernels with NVRTC from the CUDA Toolkit: install the toolkit "
               "matching the CuPy wheel (CUDA 12 or 13), or its libraries from PyPI with the "
               "[ctk] extra of recent CuPy wheels, e.g. pip install \"cupy-cuda13x[ctk]\"")
+
+
 def import_cupy():
     """``import cupy``, or BackendUnavailable saying whether it is missing or broken."""
     try:

@@ -7,9 +7,10 @@ write nor to read (``np.load(..., allow_pickle=False)``):
   ``format_version`` (1), ``xpnet_version``, ``model_class``, ``hyperparameters``
   (``get_params()``; a backend instance is stored as its name; values JSON cannot hold, such as
   a callable ``lr_decay``, are stored as ``null`` and listed under ``not_saved``),
-  ``architecture`` (layer dims, activations, loss and its settings, batch norm, keep
-  probabilities; ``loss_params`` is absent from files of xpnet before 0.2, read as defaults), ``fitted``
-  (task, feature count, dtype, epochs), ``history`` and the list of ``arrays``;
+  ``architecture`` (layer dims, activations, loss and its settings ``loss_params``, which
+  files written before the op registries lack and read as the loss's defaults, batch norm, keep
+  probabilities), ``fitted`` (task, feature count, dtype, epochs), ``history`` and the list of
+  ``arrays``;
 - ``param.W1, param.b1, ...`` (``gamma``/``beta`` with batch norm) in course shapes and the
   training dtype; ``bn.mean1, bn.var1, ...`` the running statistics; ``normalizer.mean_`` and
   ``normalizer.std_``; ``classes_`` (string labels as a unicode array); ``feature_names_in_``
@@ -118,7 +119,8 @@ def _build_header(model, array_names):
         "not_saved": not_saved,
         "architecture": {
             "layer_dims": list(arch.layer_dims), "activations": list(arch.activations),
-            "loss": arch.loss, "loss_params": dict(arch.loss_params), "slope": arch.slope, "batch_norm": bool(arch.batch_norm),
+            "loss": arch.loss, "loss_params": dict(arch.loss_params), "slope": arch.slope,
+            "batch_norm": bool(arch.batch_norm),
             "keep_probs": list(arch.keep_probs), "bn_eps": arch.bn_eps,
             "bn_momentum": arch.bn_momentum},
         "fitted": {
@@ -285,7 +287,8 @@ def _restore_fitted(model, header, arrays, bk):
     a, fitted = header["architecture"], header["fitted"]
     acts, keep = list(a["activations"]), list(a["keep_probs"])
     arch = Architecture(tuple(a["layer_dims"]), acts[:-1], acts[-1], loss=a["loss"],
-                        loss_params=a.get("loss_params"), slope=a["slope"], batch_norm=a["batch_norm"], keep_prob=keep[:-1],
+                        loss_params=a.get("loss_params"), slope=a["slope"],
+                        batch_norm=a["batch_norm"], keep_prob=keep[:-1],
                         bn_eps=a["bn_eps"], bn_momentum=a["bn_momentum"])
     dtype = np_dtype(fitted["dtype"])
     params = FlatParams(bk, arch.layout(), dtype)
