@@ -37,16 +37,16 @@ class NeuralNetwork:
     """A fully connected L-layer network trained by (mini-batch) gradient descent.
 
     Parameters mirror the course: ``hidden`` sizes of the hidden layers, their ``activation``,
-    ``init`` (zeros, random, xavier, he), ``optimizer`` (gd, momentum, rmsprop, adam) with
-    ``learning_rate`` (default: 0.1 for gd/momentum, 0.001 for rmsprop/adam), ``batch_size``
-    (None: full batch; 1: stochastic; otherwise mini-batch, reshuffled every epoch),
-    ``epochs``, ``l2`` (lambda), ``keep_prob`` (inverted dropout; one value or one per hidden
-    layer), ``batch_norm``, ``lr_decay`` (see ``xpnet.network.schedules``), ``early_stopping``
-    with ``patience`` on a ``validation_fraction`` dev split (the best weights are restored),
-    ``normalize`` (standardize inputs with training statistics), ``seed``, ``dtype``,
-    ``backend`` (name or Backend; default the current one) and ``verbose``. Optimizer settings:
-    ``beta`` (momentum, RMSprop), ``beta1``, ``beta2``, ``epsilon`` (Adam; epsilon also RMSprop)
-    and ``bias_correction`` (momentum's ``v / (1 - beta^t)``; Adam always corrects).
+    ``init``, ``optimizer`` with ``learning_rate`` (default: the optimizer's own), ``batch_size``
+    (None: full batch; 1: stochastic; otherwise mini-batch, reshuffled every epoch), ``epochs``,
+    ``l2`` (lambda), ``keep_prob`` (inverted dropout; one value or one per hidden layer),
+    ``batch_norm``, ``lr_decay`` (see ``xpnet.network.schedules``), ``early_stopping`` with
+    ``patience`` on a ``validation_fraction`` dev split (the best weights are restored),
+    ``normalize``, ``seed``, ``dtype``, ``backend`` (name or Backend; default the current one),
+    the optimizers' settings and the loss (default: the one the target pairs with; ``huber``
+    with its ``delta`` for regression). The choices of ``activation``, ``init``, ``optimizer``
+    and ``loss`` are the registries of ``xpnet.ops``; every parameter is one entry of the schema
+    ``xpnet.network.hyperparameters.NETWORK``, listed with its default at the end of this text.
 
     After ``fit``: ``classes_``, ``parameters_`` (``{"W1": (n1, n0), "b1": (n1, 1), ...}`` NumPy
     arrays), ``history_`` (``cost`` per epoch; ``dev_cost``/``dev_score`` with a dev split;
@@ -342,6 +342,10 @@ def _r2(y, pred):
     ss_res = np.sum((y - pred) ** 2)
     ss_tot = np.sum((y - y.mean(axis=0)) ** 2)
     return float(1.0 - ss_res / ss_tot) if ss_tot > 0 else 0.0
+
+
+NeuralNetwork.__doc__ += "\n    Hyperparameters:\n\n" + "\n".join(
+    "    " + line for line in NETWORK.doc().splitlines()) + "\n"
 
 
 class NeuralNetworkRegressor(NeuralNetwork):

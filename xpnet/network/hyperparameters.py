@@ -146,11 +146,18 @@ class Hyper:
     def flag_default(self):
         return self.default if self.cli_default is _SAME else self.cli_default
 
-    def help_text(self):
+    def help_text(self, default=_SAME):
+        """The help with its ``{choices}``, ``{users}`` and ``{rates}`` filled in and, unless it
+        names one itself, ``(default: ...)``: ``default`` (the CLI's by default)."""
         choices = getattr(self.parse, "choices", ())
         users = [n for n, d in OPTIMIZERS.items() if self.name in d.uses]
-        return self.help.format(choices=", ".join(choices), users=", ".join(users) or "none",
-                                default=self.flag_default)
+        rates = ", ".join(f"{n} {d.default_learning_rate:g}" for n, d in OPTIMIZERS.items())
+        text = self.help.format(choices=", ".join(choices), users=", ".join(users) or "none",
+                                rates=rates)
+        if "(default" in text:
+            return text
+        value = self.flag_default if default is _SAME else default
+        return f"{text} (default: {_show(value, self.none_text)})"
 
 
 @dataclass(frozen=True)
@@ -203,9 +210,20 @@ class Schema:
         return init
 
     def doc(self):
-        """One line per hyperparameter: name, default and help (for docstrings and docs)."""
-        return "\n".join(f"- ``{h.name}`` (default ``{h.default!r}``): {h.help_text()}"
+        """One line per hyperparameter: name and help with the Python default (docstrings)."""
+        return "\n".join(f"- ``{h.name}``: {h.help_text(default=h.default)}"
                          for h in self.entries)
+
+
+def _show(value, none_text=None):
+    """A default as the help shows it: on/off, 64,32, none."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return none_text or "none"
+    if isinstance(value, tuple):
+        return ",".join(map(str, value)) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _h(name, default, check, parse, help, **kw):
@@ -213,34 +231,27 @@ def _h(name, default, check, parse, help, **kw):
 
 
 NETWORK = Schema((
-    _h("task", "auto", _choice(TASKS), C.choice(*TASKS),
-       "{choices} (auto: non-integer numeric targets are regression)", metavar="TASK"),
     _h("hidden", (64,), _hidden, C.hidden_sizes,
-       "hidden layer sizes, e.g. 64,32 ('none': no hidden layer) (default: 64)",
-       metavar="SIZES", example="16,8"),
+       "hidden layer sizes, e.g. 64,32 ('none': no hidden layer)", metavar="SIZES",
+       example="16,8"),
     _h("activation", ReLU.name, _choice(hidden_activations), C.choice(hidden_activations),
-       "hidden activation: {choices} (default: {default})", metavar="NAME"),
+       "hidden activation: {choices}", metavar="NAME"),
     _h("init", DEFAULT_INIT, _choice(INITIALIZERS), C.choice(INITIALIZERS),
-       "weight initialization: {choices} (default: {default})", metavar="NAME"),
+       "weight initialization: {choices}", metavar="NAME"),
     _h("optimizer", Adam.name, _choice(OPTIMIZERS), C.choice(OPTIMIZERS),
-       "optimizer: {choices} (default: {default})", metavar="NAME"),
-    _h("loss", None, _optional(_choice(LOSSES)), C.optional_choice(LOSSES),
-       "loss: {choices} (default: the one paired with the target: binary_crossentropy, "
-       "categorical_crossentropy or mse); huber for robust regression", metavar="NAME"),
+       "optimizer: {choices}", metavar="NAME"),
     _h("learning_rate", None, _optional(_positive), C.optional_positive_float,
-       "learning rate alpha (default: the optimizer's: "
-       + ", ".join(f"{n} {d.default_learning_rate:g}" for n, d in OPTIMIZERS.items()) + ")",
-       metavar="LR", example="0.05"),
+       "learning rate alpha (default: the optimizer's: {rates})", metavar="LR",
+       example="0.05"),
     _h("batch_size", 64, _optional(_positive_int), C.batch_size,
-       "mini-batch size, or 'full' (default: 64)", metavar="N", none_text="full",
-       example="32"),
-    _h("epochs", 100, _positive_int, C.positive_int,
-       "passes over the training set (default: {default})", metavar="N", cli_default=30,
-       example="2"),
-    _h("l2", 0.0, _nonneg, C.nonneg_float, "L2 regularization lambda (default: 0)",
-       metavar="LAMBDA", example="0.01"),
+       "mini-batch size, or 'full' for batch gradient descent", metavar="N",
+       none_text="full", example="32"),
+    _h("epochs", 100, _positive_int, C.positive_int, "passes over the training set",
+       metavar="N", cli_default=30, example="2"),
+    _h("l2", 0.0, _nonneg, C.nonneg_float, "L2 regularization lambda", metavar="LAMBDA",
+       example="0.01"),
     _h("keep_prob", 1.0, _passed, C.keep_prob, "dropout keep probability, one or one per "
-       "hidden layer (default: 1, no dropout)", metavar="P", example="0.5"),
+       "hidden layer (1: no dropout)", metavar="P", example="0.5"),
     _h("batch_norm", False, _boolean, C.boolean, "batch normalization in the hidden layers"),
     _h("lr_decay", None, _passed, C.lr_decay, "learning-rate decay: none, "
        + ", ".join(C.SCHEDULES) + "; parameters as name:key=value (e.g. exponential:base=0.9)",
@@ -248,36 +259,41 @@ NETWORK = Schema((
     _h("early_stopping", False, _boolean, C.boolean, "stop when the cost on a validation part "
        "of the training set stops improving, and keep the best weights"),
     _h("patience", 10, _positive_int, C.positive_int, "epochs without improvement before "
-       "early stopping (default: 10)", metavar="N", example="3"),
+       "early stopping", metavar="N", example="3"),
     _h("validation_fraction", 0.1, _open_unit, C.open_fraction, "part of the training set "
-       "early stopping watches (default: 0.1)", metavar="F", example="0.2"),
+       "early stopping watches", metavar="F", example="0.2"),
     _h("normalize", True, _boolean, C.boolean, "standardize the inputs with training "
-       "statistics (default: on)"),
+       "statistics"),
     _h("seed", None, _seed, C.seed, "random seed for the split, initialization and shuffling "
-       "(default: 0; 'none' for a fresh one)", metavar="N", cli_default=0, none_text="none",
-       example="7"),
-    _h("dtype", "float32", _dtype, C.choice("float32", "float64"),
-       "float32 or float64 (default: float32)", metavar="DTYPE"),
+       "('none' for a fresh one)", metavar="N", cli_default=0, none_text="none", example="7"),
+    _h("dtype", "float32", _dtype, C.choice("float32", "float64"), "{choices}",
+       metavar="DTYPE"),
     _h("backend", None, _passed, C.backend, "loops, numpy, numba, cupy or auto (default: "
        "XPNET_BACKEND, else auto)", metavar="NAME", example="numpy"),
     _h("verbose", 0, _verbose, C.positive_int, "print progress: 1 every tenth epoch, 2 every "
        "epoch (the CLI shows its own progress)", metavar="N", cli=False),
-    _h("leaky_slope", 0.01, _finite, C.nonneg_float, "slope of leaky_relu for z < 0 "
-       "(default: 0.01)", metavar="X", example="0.2"),
-    _h("beta", OPT["beta"], _unit, C.unit_interval, "momentum / RMSprop beta (used by: "
-       "{users}) (default: {default})", metavar="X", example="0.8"),
-    _h("beta1", OPT["beta1"], _unit, C.unit_interval, "first-moment beta1 (used by: {users}) "
-       "(default: {default})", metavar="X", example="0.8"),
-    _h("beta2", OPT["beta2"], _unit, C.unit_interval, "second-moment beta2 (used by: {users}) "
-       "(default: {default})", metavar="X", example="0.99"),
+    _h("task", "auto", _choice(TASKS), C.choice(*TASKS),
+       "{choices} (auto: non-integer numeric targets are regression)", metavar="TASK"),
+    _h("leaky_slope", 0.01, _finite, C.nonneg_float, "slope of leaky_relu for z < 0",
+       metavar="X", example="0.2"),
+    _h("beta", OPT["beta"], _unit, C.unit_interval, "velocity / second-moment beta (used by: "
+       "{users})", metavar="X", example="0.8"),
+    _h("beta1", OPT["beta1"], _unit, C.unit_interval, "first-moment beta1 (used by: {users})",
+       metavar="X", example="0.8"),
+    _h("beta2", OPT["beta2"], _unit, C.unit_interval, "second-moment beta2 (used by: {users})",
+       metavar="X", example="0.99"),
     _h("epsilon", OPT["epsilon"], _positive, C.positive_float, "epsilon added to the root "
-       "(used by: {users}) (default: {default})", metavar="X", example="1e-6"),
+       "(used by: {users})", metavar="X", example="1e-6"),
     _h("bias_correction", OPT["bias_correction"], _boolean, C.boolean, "bias-correct "
        "momentum's velocity, v / (1 - beta^t) (used by: {users}; Adam always corrects)"),
+    _h("loss", None, _optional(_choice(LOSSES)), C.optional_choice(LOSSES),
+       "loss: {choices} (default: the one the target pairs with: binary_crossentropy, "
+       "categorical_crossentropy or mse); huber for regression with outliers",
+       metavar="NAME"),
     _h("weight_decay", OPT["weight_decay"], _nonneg, C.nonneg_float, "decoupled weight "
-       "decay, theta *= 1 - lr * weight_decay each step (used by: {users}) "
-       "(default: {default})", metavar="X", example="0.1"),
+       "decay, theta *= 1 - lr * weight_decay each step (used by: {users})", metavar="X",
+       example="0.1"),
     _h("delta", Huber.params["delta"], _positive, C.positive_float,
-       "the Huber loss's delta: quadratic within it, linear beyond (default: {default})",
+       "the Huber loss's delta: quadratic within it, linear beyond (used by: loss huber)",
        metavar="X", example="0.5"),
 ))
