@@ -466,3 +466,19 @@ def test_each_op_name_is_a_string_literal_in_at_most_four_files():
                 files[node.value].add(path.relative_to(root).as_posix())
     spread = {n: sorted(f) for n, f in files.items() if len(f) > 4}
     assert not spread, f"op names spelt in more than 4 files: {spread}"
+
+
+def test_the_reference_page_is_generated_from_the_registries():
+    """``docs/reference.md`` is what ``python -m xpnet.doctables --write`` writes: a new op or
+    hyperparameter shows up in the docs (rerun that command after adding one)."""
+    import os
+
+    from xpnet import doctables
+
+    with open(doctables.default_path(), encoding="utf-8") as f:
+        committed = f.read()
+    assert committed == doctables.page(), "run: python -m xpnet.doctables --write"
+    for registry in REGISTRIES:
+        for name in registry:
+            assert f"`{name}`" in committed
+    assert os.path.basename(doctables.default_path()) == "reference.md"
