@@ -311,9 +311,10 @@ def test_losses_and_output_delta_match_numpy(bk, dtype, rng, loss):
     nY, vY = nY[:, 3:17], vYfull[:, 3:17]  # the batch slice the training loop passes
     nZ, vZ = nZ[:, 3:17].copy(), bk.copy(vZ[:, 3:17])
     nA, vA = xact.forward(NUMPY, act, nZ), xact.forward(bk, act, vZ)
-    assert_close(bk.item(xloss.value(bk, loss, vZ, vA, vY)), NUMPY.item(xloss.value(NUMPY, loss, nZ, nA, nY)),
-                 dtype)
-    assert_close(bk.to_numpy(xloss.delta(bk, loss, None, vA, vY)), xloss.delta(NUMPY, loss, None, nA, nY),
+    assert_close(bk.item(xloss.value(bk, loss, vZ, vA, vY)),
+                 NUMPY.item(xloss.value(NUMPY, loss, nZ, nA, nY)), dtype)
+    assert_close(bk.to_numpy(xloss.delta(bk, loss, None, vA, vY)),
+                 xloss.delta(NUMPY, loss, None, nA, nY),
                  dtype)
     with pytest.raises(ValueError, match="unknown loss 'hinge'"):
         xloss.value(bk, "hinge", vZ, vA, vY)
@@ -352,7 +353,8 @@ def test_softmax_of_many_classes_matches_numpy(bk, dtype, rng, monkeypatch, n, t
     close(xact.backward(bk, "softmax", vdA, vZ, vA),
           xact.backward(NUMPY, "softmax", ndA, nZ, nA))
     loss = "categorical_crossentropy"
-    assert_close(bk.item(xloss.value(bk, loss, vZ, vA, vY)), NUMPY.item(xloss.value(NUMPY, loss, nZ, nA, nY)),
+    assert_close(bk.item(xloss.value(bk, loss, vZ, vA, vY)),
+                 NUMPY.item(xloss.value(NUMPY, loss, nZ, nA, nY)),
                  dtype)
     close(xloss.delta(bk, loss, None, vA, vY), xloss.delta(NUMPY, loss, None, nA, nY))
     per_column = n <= bk.column_kernel_rows
@@ -367,8 +369,8 @@ def test_the_fused_cross_entropy_gradient_is_used_only_for_the_same_arrays(bk, r
     vA = xact.forward(bk, "softmax", vZ)
     xloss.value(bk, "categorical_crossentropy", vZ, vA, vY)
     other = bk.asarray(np.full((3, 7), 0.25), "float64")
-    np.testing.assert_allclose(bk.to_numpy(xloss.delta(bk, "categorical_crossentropy", None, other, vY)),
-                               0.25 - Y)
+    delta = xloss.delta(bk, "categorical_crossentropy", None, other, vY)
+    np.testing.assert_allclose(bk.to_numpy(delta), 0.25 - Y)
     xloss.value(bk, "categorical_crossentropy", vZ, vA, vY)
     fused = xloss.delta(bk, "categorical_crossentropy", None, vA, vY)
     np.testing.assert_allclose(bk.to_numpy(fused), bk.to_numpy(vA) - Y, rtol=1e-15)
@@ -389,9 +391,11 @@ def _run_updates(backend, dtype, method, n=37, steps=4, **hp):
         elif method == "momentum":
             xopt.update(backend, "momentum", theta, grad, {"v": states[0]}, 0.1, t, beta=0.9, **hp)
         elif method == "rmsprop":
-            xopt.update(backend, "rmsprop", theta, grad, {"s": states[0]}, 0.01, 1, beta=0.9, epsilon=1e-8)
+            xopt.update(backend, "rmsprop", theta, grad, {"s": states[0]}, 0.01, 1, beta=0.9,
+                        epsilon=1e-8)
         else:
-            xopt.update(backend, "adam", theta, grad, {"m": states[0], "v": states[1]}, 0.01, t, beta1=0.9, beta2=0.999, epsilon=1e-8)
+            xopt.update(backend, "adam", theta, grad, {"m": states[0], "v": states[1]}, 0.01, t,
+                        beta1=0.9, beta2=0.999, epsilon=1e-8)
     return [backend.to_numpy(a) for a in [theta] + states]
 
 

@@ -42,7 +42,8 @@ def test_binary_crossentropy_extremes(dtype, vbackend):
         cost = bk.item(xloss.value(bk, "binary_crossentropy", Zd, A, Yd))
         assert np.isfinite(cost)
         np.testing.assert_allclose(cost, expected, rtol=1e-6)
-        wrong = bk.item(xloss.value(bk, "binary_crossentropy", Zd, A, bk.asarray(1 - Y, dtype=dtype)))
+        wrong = bk.item(xloss.value(bk, "binary_crossentropy", Zd, A,
+                                    bk.asarray(1 - Y, dtype=dtype)))
         assert np.isfinite(wrong) and wrong > 200  # 1000 + ... / 5
 
 
@@ -52,9 +53,10 @@ def test_categorical_crossentropy_extremes(dtype, vbackend):
     for bk in backends_all() + [vbackend]:
         Zd = bk.asarray(Z, dtype=dtype)
         A = xact.forward(bk, "softmax", Zd)
-        right = bk.item(xloss.value(bk, "categorical_crossentropy", Zd, A, bk.asarray(Y_right, dtype)))
+        right = bk.item(xloss.value(bk, "categorical_crossentropy", Zd, A,
+                                    bk.asarray(Y_right, dtype)))
         wrong = bk.item(xloss.value(bk, "categorical_crossentropy", Zd, A,
-                                bk.asarray(Y_right[::-1], dtype)))
+                                    bk.asarray(Y_right[::-1], dtype)))
         assert right == 0.0
         np.testing.assert_allclose(wrong, 2000.0, rtol=1e-6)
 

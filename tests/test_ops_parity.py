@@ -1,4 +1,5 @@
-"""Every backend op against the ``loops`` oracle, on every available backend, in both dtypes.
+"""Every backend primitive against the ``loops`` oracle, on every available backend, in both
+dtypes (the registered ops: tests/test_registries.py).
 
 float64 within rtol 1e-7; float32 within rtol 1.3e-6, atol 1e-5.
 """
@@ -8,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xpnet.backends import ACTIVATIONS, resolve
 from conftest import assert_close
-from xpnet.ops import activations as xact, losses as xloss, optimizers as xopt
+from xpnet.backends import resolve
 
 LOOPS = resolve("loops")
 SHAPE = (5, 7)
@@ -147,27 +147,8 @@ def test_random_draws_identical_across_backends(vbackend, dtype):
     np.testing.assert_array_equal(host(vbackend, u), expected)
 
 
-@pytest.mark.parametrize("act", ACTIVATIONS)
-def test_activation_forward_backward(vbackend, dtype, rng, act):
-    Z, dA = rng.standard_normal(SHAPE) * 3, rng.standard_normal(SHAPE)
-    (lZ, ldA), (vZ, vdA) = both(vbackend, dtype, Z, dA)
-    lA = xact.forward(LOOPS, act, lZ, 0.02)
-    vA = xact.forward(vbackend, act, vZ, 0.02)
-    assert_close(host(vbackend, vA), lA, dtype)
-    expected = xact.backward(LOOPS, act, ldA, lZ, lA, 0.02)
-    actual = xact.backward(vbackend, act, vdA, vZ, vA, 0.02)
-    assert host(vbackend, actual).dtype == np.dtype(dtype)
-    assert_close(host(vbackend, actual), expected, dtype)
-
-
-@pytest.mark.parametrize("act", ACTIVATIONS)
-def test_linear_activation_forward(vbackend, dtype, rng, act):
-    W, A, b = rng.standard_normal((4, 6)), rng.standard_normal((6, 8)), rng.standard_normal((4, 1))
-    (lW, lA, lb), (vW, vA, vb_) = both(vbackend, dtype, W, A, b)
-    lZ, lOut = xact.linear_activation_forward(LOOPS, lW, lA, lb, act, 0.01)
-    vZ, vOut = xact.linear_activation_forward(vbackend, vW, vA, vb_, act, 0.01)
-    assert_close(host(vbackend, vZ), lZ, dtype)
-    assert_close(host(vbackend, vOut), lOut, dtype)
+# Every registered activation, loss and optimizer against this same oracle, on every backend:
+# tests/test_registries.py (generated from the registries).
 
 
 def test_linear_backward(vbackend, dtype, rng):
@@ -179,48 +160,3 @@ def test_linear_backward(vbackend, dtype, rng):
     v_prev = vbackend.linear_backward(vdZ, vA, vW, vdW, vdb)
     for actual, expected in ((vdW, ldW), (vdb, ldb), (v_prev, l_prev)):
         assert_close(host(vbackend, actual), expected, dtype)
-
-
-@pytest.mark.parametrize("loss", ["binary_crossentropy", "categorical_crossentropy", "mse"])
-def test_loss_and_output_delta(vbackend, dtype, rng, loss):
-    n = 1 if loss == "binary_crossentropy" else 3
-    Z = rng.standard_normal((n, 9)) * 4
-    if loss == "categorical_crossentropy":
-        Y = np.eye(n)[:, rng.integers(0, n, 9)]
-        act = "softmax"
-    else:
-        Y = (rng.random((n, 9)) > 0.5).astype(float) if n == 1 else rng.standard_normal((n, 9))
-        act = "sigmoid" if n == 1 else "linear"
-    (lZ, lY), (vZ, vY) = both(vbackend, dtype, Z, Y)
-    lA, vA = xact.forward(LOOPS, act, lZ), xact.forward(vbackend, act, vZ)
-    assert_close(vbackend.item(xloss.value(vbackend, loss, vZ, vA, vY)),
-                 LOOPS.item(xloss.value(LOOPS, loss, lZ, lA, lY)), dtype)
-    assert_close(host(vbackend, xloss.delta(vbackend, loss, None, vA, vY)),
-                 xloss.delta(LOOPS, loss, None, lA, lY), dtype)
-
-
-def _updates(bk, dtype, method, n=11, steps=3, **hp):
-    rng = np.random.default_rng(5)
-    theta = bk.asarray(rng.standard_normal(n), dtype=dtype)
-    states = [bk.zeros((n,), dtype) for _ in range({"sgd": 0, "momentum": 1, "rmsprop": 1,
-                                                    "adam": 2}[method])]
-    for t in range(1, steps + 1):
-        grad = bk.asarray(rng.standard_normal(n), dtype=dtype)
-        if method == "sgd":
-            xopt.update(bk, "gd", theta, grad, {}, 0.1, 1)
-        elif method == "momentum":
-            xopt.update(bk, "momentum", theta, grad, {"v": states[0]}, 0.1, t, beta=0.9, **hp)
-        elif method == "rmsprop":
-            xopt.update(bk, "rmsprop", theta, grad, {"s": states[0]}, 0.01, 1, beta=0.9, epsilon=1e-8)
-        else:
-            xopt.update(bk, "adam", theta, grad, {"m": states[0], "v": states[1]}, 0.01, t, beta1=0.9, beta2=0.999, epsilon=1e-8)
-    return [bk.to_numpy(a) for a in [theta] + states]
-
-
-@pytest.mark.parametrize("method,hp", [("sgd", {}), ("momentum", {}),
-                                       ("momentum", {"bias_correction": True}),
-                                       ("rmsprop", {}), ("adam", {})])
-def test_optimizer_updates(vbackend, dtype, method, hp):
-    for actual, expected in zip(_updates(vbackend, dtype, method, **hp),
-                                _updates(LOOPS, dtype, method, **hp)):
-        assert_close(actual, expected, dtype)

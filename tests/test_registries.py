@@ -371,7 +371,7 @@ def test_fused_kernel_tables_name_only_registered_ops():
                    for op, role in bk.fused)
     with pytest.raises(ValueError, match="no op is registered as 'sigmiod'"):
         check_kernel_table({("sigmiod", "forward"): None}, REGISTRIES, "mine")
-    with pytest.raises(ValueError, match="'adam' is a optimizer, whose kernel roles are update"):
+    with pytest.raises(ValueError, match="'adam' is an optimizer, whose kernel roles are update"):
         check_kernel_table({("adam", "forward"): None}, REGISTRIES, "mine")
 
 

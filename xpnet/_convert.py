@@ -205,6 +205,17 @@ class choice:
         return text
 
 
+def finite_float(value):
+    return _float(value, "the value")
+
+
+def nonneg_int(value):
+    n = _int(value, "the value")
+    if n < 0:
+        raise Bad(f"must be a whole number >= 0, got {n}")
+    return n
+
+
 def backend(value):
     text = _text(value)
     if not isinstance(text, str) or text.lower() not in BACKEND_CHOICES:

@@ -36,7 +36,7 @@ def _table(header, rows):
 def activations_table():
     rows = []
     for name, act in ACTIVATIONS.items():
-        g, dg = (part.strip() for part in (act.formula + " | ").split("|")[:2])
+        g, _, dg = (part.strip() for part in act.formula.partition(" | "))
         flags = [f for f in ("identity", "columnwise", "kinked") if getattr(act, f)]
         rows.append((f"`{name}`", f"`{g}`", f"`{dg}`", "yes" if act.hidden else "output only",
                      ", ".join(flags)))

@@ -277,11 +277,11 @@ class CupyBackend(ArrayBackend):
     # kernel also computes dZ = A - Y; it is kept for the next ``delta`` call with these very
     # AL and Y objects (the training step asks for the value, then the gradient, of one batch),
     # so the gradient costs no extra pass. Any other call computes A - Y afresh.
-    def _bce_value(self, ZL, AL, Y):
+    def _bce_value(self, ZL, AL, Y, **params):
         self._pending_delta = None
         return self.kernels.bce_mean(ZL, self._like(Y, ZL), ZL.shape[1])
 
-    def _cross_entropy_value(self, ZL, AL, Y):
+    def _cross_entropy_value(self, ZL, AL, Y, **params):
         self._pending_delta = None
         if not self._per_column(ZL):
             return NotImplemented
@@ -289,11 +289,11 @@ class CupyBackend(ArrayBackend):
         self._pending_delta = (AL, Y, dZ)
         return self.kernels.sum_div(per_column, ZL.shape[1])
 
-    def _squared_error_value(self, ZL, AL, Y):
+    def _squared_error_value(self, ZL, AL, Y, **params):
         self._pending_delta = None
         return self.kernels.sq_err_mean(AL, self._like(Y, AL), 2 * ZL.shape[1])
 
-    def _cross_entropy_delta(self, ZL, AL, Y):
+    def _cross_entropy_delta(self, ZL, AL, Y, **params):
         """``dZ[L] = A[L] - Y``, reusing the one the value kernel computed for these arrays."""
         pending, self._pending_delta = self._pending_delta, None
         if pending is not None and pending[0] is AL and pending[1] is Y:

@@ -81,16 +81,23 @@ MODEL_KEYS = tuple(opt.dest for opt in OPTIONS if opt.model)
 GROUPS = ("data", "model", "output")
 
 
+#: The default of every flag: "not given" (None is a value a flag can give: --seed none).
+NOT_GIVEN = argparse.SUPPRESS
+_unknown_groups = {opt.group for opt in OPTIONS} - set(GROUPS)
+if _unknown_groups:  # an option in no group would get no flag
+    raise ValueError(f"options in unknown groups {sorted(_unknown_groups)}; groups: {GROUPS}")
+
+
 def add_options(parser):
-    """Add every option as a flag whose default is None ("not given")."""
+    """Add every option as a flag that is absent from the namespace unless given."""
     for title in GROUPS:
         group = parser.add_argument_group(f"{title} options")
         for opt in (o for o in OPTIONS if o.group == title):
             if opt.convert is boolean:
-                group.add_argument(opt.flag_name, dest=opt.dest, default=None,
+                group.add_argument(opt.flag_name, dest=opt.dest, default=NOT_GIVEN,
                                    action=argparse.BooleanOptionalAction, help=opt.help)
             else:
-                group.add_argument(opt.flag_name, dest=opt.dest, default=None,
+                group.add_argument(opt.flag_name, dest=opt.dest, default=NOT_GIVEN,
                                    type=opt.convert, metavar=opt.metavar, help=opt.help)
 
 
@@ -142,9 +149,8 @@ def resolve_options(args):
     if getattr(args, "config", None):
         values.update(load_config(args.config))
     for opt in OPTIONS:
-        given = getattr(args, opt.dest, None)
-        if given is not None:
-            values[opt.dest] = given
+        if hasattr(args, opt.dest):  # given on the command line (None included: --seed none)
+            values[opt.dest] = getattr(args, opt.dest)
     return values
 
 

@@ -219,20 +219,21 @@ class NeuralNetwork:
         st.optimizer = make_optimizer(hp["optimizer"],
                                       **{k: hp[k] for k in OPTIMIZER_SETTINGS})
         st.optimizer.init(st.params)
-        st.batch_size = None if self.batch_size is None else min(int(self.batch_size), m)
-        st.l2 = float(self.l2)
+        st.batch_size = None if hp["batch_size"] is None else min(hp["batch_size"], m)
+        st.l2 = hp["l2"]
         self.arch_, self._params, self._bn_state = st.arch, st.params, st.bn_state
         self.backend_ = bk.name
         return st
 
     def _train(self, st, X, Y, X_dev, Y_dev, rng, callback):
-        lr0 = self.learning_rate or default_learning_rate(self.optimizer)
-        schedule = make_schedule(self.lr_decay, lr0)
-        stopper = EarlyStopper(self.patience) if X_dev is not None and self.early_stopping \
+        hp = self._hp
+        lr0 = hp["learning_rate"] or default_learning_rate(hp["optimizer"])
+        schedule = make_schedule(hp["lr_decay"], lr0)
+        stopper = EarlyStopper(hp["patience"]) if X_dev is not None and hp["early_stopping"] \
             else None
         self.history_ = {"cost": [], "lr": [], "epoch_time": []}
         timer = Timer(st.bk)
-        for epoch in range(int(self.epochs)):
+        for epoch in range(hp["epochs"]):
             lr = schedule(epoch)
             cost = run_epoch(st, X, Y, lr, rng)
             check_finite(cost, epoch, lr)

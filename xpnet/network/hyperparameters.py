@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import _convert as C
 from .. import _validation as V
+from ..backends import CHOICES as BACKEND_CHOICES
 from ..backends.base import np_dtype
 from ..ops import INITIALIZERS, LOSSES, OPTIMIZERS
 from ..ops.activations import ReLU, hidden_activations
@@ -112,13 +113,28 @@ def _hidden(name, value):
 
 
 def _dtype(name, value):
-    np_dtype(value)
+    try:
+        if value is None:
+            raise TypeError
+        np_dtype(value)
+    except TypeError:
+        raise ValueError(f"{name} must be 'float32' or 'float64', got {value!r}") from None
+    return value
+
+
+def _keep_prob(name, value):
+    """One probability in (0, 1], or one per hidden layer (a list or tuple)."""
+    for v in (value if isinstance(value, (list, tuple)) else [value]):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a number in (0, 1] or one per hidden layer, got "
+                            f"{value!r}")
+        if not 0.0 < float(v) <= 1.0:
+            raise ValueError(f"{name} must be in (0, 1], got {v!r}")
     return value
 
 
 def _passed(name, value):
-    """Checked where it is used (keep_prob by the architecture, lr_decay by the schedule,
-    backend when it is resolved)."""
+    """Checked where it is used (lr_decay by the schedule, backend when it is resolved)."""
     return value
 
 
@@ -250,7 +266,7 @@ NETWORK = Schema((
        metavar="N", cli_default=30, example="2"),
     _h("l2", 0.0, _nonneg, C.nonneg_float, "L2 regularization lambda", metavar="LAMBDA",
        example="0.01"),
-    _h("keep_prob", 1.0, _passed, C.keep_prob, "dropout keep probability, one or one per "
+    _h("keep_prob", 1.0, _keep_prob, C.keep_prob, "dropout keep probability, one or one per "
        "hidden layer (1: no dropout)", metavar="P", example="0.5"),
     _h("batch_norm", False, _boolean, C.boolean, "batch normalization in the hidden layers"),
     _h("lr_decay", None, _passed, C.lr_decay, "learning-rate decay: none, "
@@ -268,13 +284,13 @@ NETWORK = Schema((
        "('none' for a fresh one)", metavar="N", cli_default=0, none_text="none", example="7"),
     _h("dtype", "float32", _dtype, C.choice("float32", "float64"), "{choices}",
        metavar="DTYPE"),
-    _h("backend", None, _passed, C.backend, "loops, numpy, numba, cupy or auto (default: "
+    _h("backend", None, _passed, C.backend, ", ".join(BACKEND_CHOICES) + " (default: "
        "XPNET_BACKEND, else auto)", metavar="NAME", example="numpy"),
-    _h("verbose", 0, _verbose, C.positive_int, "print progress: 1 every tenth epoch, 2 every "
+    _h("verbose", 0, _verbose, C.nonneg_int, "print progress: 1 every tenth epoch, 2 every "
        "epoch (the CLI shows its own progress)", metavar="N", cli=False),
     _h("task", "auto", _choice(TASKS), C.choice(*TASKS),
        "{choices} (auto: non-integer numeric targets are regression)", metavar="TASK"),
-    _h("leaky_slope", 0.01, _finite, C.nonneg_float, "slope of leaky_relu for z < 0",
+    _h("leaky_slope", 0.01, _finite, C.finite_float, "slope of leaky_relu for z < 0",
        metavar="X", example="0.2"),
     _h("beta", OPT["beta"], _unit, C.unit_interval, "velocity / second-moment beta (used by: "
        "{users})", metavar="X", example="0.8"),

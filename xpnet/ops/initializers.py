@@ -78,9 +78,9 @@ class He(Initializer):
 DEFAULT_INIT = He.name
 
 
-def weight_scale(init, n_prev, n=None):
+def weight_scale(init, n_prev, n):
     """The standard deviation the initializer ``init`` uses for a layer with ``n_prev`` inputs
-    (and ``n`` units)."""
+    and ``n`` units."""
     return INITIALIZERS.resolve(init).scale(n_prev, n)
 
 

@@ -85,7 +85,8 @@ def check_kernel_table(table, registries, backend_name):
         owners = [r for r in registries if name in r and role in r.roles]
         if not owners:
             kinds = [r.kind for r in registries if name in r]
-            why = (f"{name!r} is a {kinds[0]}, whose kernel roles are "
+            article = "an" if kinds and kinds[0][0] in "aeiou" else "a"
+            why = (f"{name!r} is {article} {kinds[0]}, whose kernel roles are "
                    f"{', '.join(next(r for r in registries if name in r).roles)}"
                    if kinds else f"no op is registered as {name!r}")
             raise ValueError(f"backend {backend_name!r}: fused kernel {key!r}: {why}")
