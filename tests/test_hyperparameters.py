@@ -13,7 +13,6 @@ epoch with the numpy backend, so each run takes milliseconds.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 
 import numpy as np
@@ -140,17 +139,8 @@ def cli_cases():
 
 
 def toml_value(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, (tuple, list)):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"no TOML for {value!r}")
+    """``value`` as TOML text (the writer ``config.toml`` uses; its round trip is tested below)."""
+    return _options._toml_value(value)
 
 
 def as_flags(settings):

@@ -49,14 +49,15 @@ def add_parser(subparsers):
 
 def search_space(optimizer):
     """The default space of ``xpnet tune`` for ``optimizer``: the learning rate on a log scale
-    around the optimizer's default (two decades each side, at most 1), and its momentum-like
-    beta (``beta1`` or ``beta``, whichever it reads) as ``1 - 10 ** r``."""
+    from a decade below the optimizer's default (at most 1e-3) to two decades above (at most 1):
+    1e-4 to 0.1 for Adam and RMSprop, 1e-3 to 1 for gradient descent and momentum; and its
+    momentum-like beta (``beta1`` or ``beta``, whichever it reads) as ``1 - 10 ** r``."""
     from ..network.search import Beta, Choice, Integer, Real
 
     definition = OPTIMIZERS[optimizer]
     lr = definition.default_learning_rate
     space = {
-        "learning_rate": Real(lr / 10, min(lr * 100, 1.0), log=True),
+        "learning_rate": Real(min(lr / 10, 1e-3), min(lr * 100, 1.0), log=True),
         "hidden": Integer(8, 128, log=True),
         "batch_size": Choice([32, 64, 128]),
         "l2": Real(1e-4, 1.0, log=True),
