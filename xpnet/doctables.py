@@ -44,11 +44,11 @@ def activations_table():
 
 
 def losses_table():
-    rows = [(f"`{name}`", f"`{loss.output}`", ", ".join(loss.targets),
-             ", ".join(loss.default) or "", ", ".join(f"`{k}={v}`" for k, v in
-                                                         loss.params.items()),
-             _first_line(loss))
-            for name, loss in LOSSES.items()]
+    rows = []
+    for name, loss in LOSSES.items():
+        settings = ", ".join(f"`{k}={v}`" for k, v in loss.params.items())
+        rows.append((f"`{name}`", f"`{loss.output}`", ", ".join(loss.targets),
+                     ", ".join(loss.default), settings, _first_line(loss)))
     return _table(("name", "output", "fits targets", "default for", "settings", "definition"),
                   rows)
 
