@@ -265,7 +265,7 @@ def test_constructor_and_set_params_round_trip(cls, entry):
 
 def test_set_params_rejects_an_unknown_name():
     model = NeuralNetwork()
-    with pytest.raises(ValueError, match="unknown parameter 'hiden'"):
+    with pytest.raises(ValueError, match="invalid parameter 'hiden' for estimator NeuralNetwork"):
         model.set_params(hiden=(8,))
     assert model.get_params() == NETWORK.defaults()
     with pytest.raises(TypeError):

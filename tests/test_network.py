@@ -87,14 +87,19 @@ def test_regression_task(rng):
     assert model.task_ == "regression"
     assert model.predict(X).shape == (200,)
     assert model.score(X, y) > 0.95
-    with pytest.raises(ValueError, match="classification"):
+    assert not hasattr(model, "predict_proba")  # a regressor has none (scikit-learn's rule)
+    with pytest.raises(AttributeError, match="has no predict_proba"):
         model.predict_proba(X)
 
 
-def test_continuous_targets_are_detected_as_regression(rng):
+def test_continuous_targets_are_detected_as_regression_only_with_task_auto(rng):
+    """A classifier never turns into a regressor by itself: with the default task a continuous
+    target is an error (scikit-learn's "Unknown label type"); ``task="auto"`` detects it."""
     X = rng.standard_normal((30, 2))
-    model = xpnet.NeuralNetwork(hidden=(3,), epochs=2, seed=0).fit(X, X[:, 0] * 0.37)
-    assert model.task_ == "regression"
+    with pytest.raises(ValueError, match="Unknown label type: y looks continuous"):
+        xpnet.NeuralNetwork(hidden=(3,), epochs=2, seed=0).fit(X, X[:, 0] * 0.37)
+    model = xpnet.NeuralNetwork(hidden=(3,), epochs=2, seed=0, task="auto")
+    assert model.fit(X, X[:, 0] * 0.37).task_ == "regression"
 
 
 def test_divergence_is_a_clear_error(rng):
@@ -109,10 +114,10 @@ def test_divergence_is_a_clear_error(rng):
 @pytest.mark.parametrize("X,y,message", [
     ([[1.0, np.nan], [0.0, 1.0]], [0, 1], "NaN"),
     ([[1.0, np.inf], [0.0, 1.0]], [0, 1], "inf"),
-    (np.empty((0, 3)), [], "0 samples|empty|zero"),
+    (np.empty((0, 3)), [], r"0 sample\(s\)|empty|zero"),
     ([1.0, 2.0, 3.0], [0, 1, 0], "2-D|1-D"),
     ([[1.0], [2.0], [3.0]], [0, 1], "3 samples|length|labels"),
-    ([[1.0], [2.0], [3.0]], [1, 1, 1], "single class|at least 2"),
+    ([[1.0], [2.0], [3.0]], [1, 1, 1], "one class|at least 2"),
 ])
 def test_fit_validation_errors(X, y, message):
     with pytest.raises(ValueError, match=message):

@@ -81,12 +81,12 @@ def test_check_X_3d():
 
 
 def test_check_X_zero_samples():
-    with pytest.raises(ValueError, match="0 samples"):
+    with pytest.raises(ValueError, match=r"0 sample\(s\)"):
         V.check_X(np.zeros((0, 3)))
 
 
 def test_check_X_zero_features():
-    with pytest.raises(ValueError, match="0 features"):
+    with pytest.raises(ValueError, match=r"0 feature\(s\)"):
         V.check_X(np.zeros((3, 0)))
 
 
@@ -105,7 +105,7 @@ def test_check_X_nan_inf_counted_with_first_position():
 
 
 def test_check_X_n_features_mismatch():
-    with pytest.raises(ValueError, match="X has 5 features, but the model was fitted with 4"):
+    with pytest.raises(ValueError, match="X has 5 features, but the model is expecting 4 features as input"):
         V.check_X(np.ones((2, 5)), n_features=4)
     assert V.check_X(np.ones((2, 4)), n_features=4).shape == (2, 4)
 
@@ -117,7 +117,9 @@ def test_check_X_custom_name():
 
 # --------------------------------------------------------------------------- check_y
 def test_check_y_ravels_column_and_keeps_dtype():
-    y = V.check_y([[1], [2], [3]], 3)
+    with pytest.warns(UserWarning, match="A column-vector y was passed when a 1d array was "
+                                         "expected"):
+        y = V.check_y([[1], [2], [3]], 3)
     assert y.shape == (3,) and y.dtype.kind == "i"
     assert V.check_y(np.array(["a", "b"]), 2).dtype.kind == "U"
 
@@ -179,7 +181,7 @@ def test_encode_classes_integral_floats_are_labels():
 
 
 def test_encode_classes_single_class():
-    with pytest.raises(ValueError, match="y has a single class 3; a classifier needs at "
+    with pytest.raises(ValueError, match=r"y has one class \(3\); a classifier needs at "
                                          "least 2"):
         V.encode_classes([3, 3, 3])
 

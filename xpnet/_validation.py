@@ -19,6 +19,8 @@ import numbers
 
 import numpy as np
 
+from ._estimator import warn_column_vector
+
 __all__ = ["check_X", "check_y", "check_X_y", "encode_classes", "check_regression_targets",
            "check_positive", "check_in_range", "check_choice"]
 
@@ -26,10 +28,15 @@ _FLOATS = (np.float32, np.float64)
 
 
 # ------------------------------------------------------------------------ array conversion
-def _to_numpy(data, name):
+def to_numpy(data, name):
     """``np.asarray`` with clear errors for None, mappings, sets and ragged sequences."""
     if data is None:
+        if name == "y":
+            raise ValueError("this estimator requires y to be passed, but the target y is None")
         raise ValueError(f"{name} is None; pass an array-like of numbers")
+    if _is_sparse(data):
+        raise TypeError(f"{name} is a sparse matrix ({type(data).__name__}); sparse input is "
+                        f"not supported: pass a dense array, e.g. {name}.toarray()")
     if isinstance(data, (dict, set, frozenset, str, bytes)) or not _is_array_like(data):
         raise TypeError(f"{name} must be array-like (a NumPy array, a list of lists or a "
                         f"pandas DataFrame), got {type(data).__name__}")
@@ -42,6 +49,12 @@ def _to_numpy(data, name):
                          f"length ({exc})") from None
 
 
+def _is_sparse(data):
+    """A SciPy sparse matrix or array (or anything shaped like one), without importing SciPy."""
+    return (not isinstance(data, np.ndarray) and hasattr(data, "nnz")
+            and hasattr(data, "toarray"))
+
+
 def _is_array_like(data):
     return (isinstance(data, (np.ndarray, np.generic, numbers.Number, list, tuple))
             or hasattr(data, "__array__") or hasattr(data, "to_numpy"))
@@ -52,11 +65,16 @@ def _as_float(arr, name, hint="encode categorical features as numbers first (e.g
     if arr.dtype in _FLOATS:
         return arr
     if arr.dtype.kind == "c":
-        raise ValueError(f"{name} has complex values; pass real numbers")
+        raise ValueError(f"Complex data not supported: {name} has complex values; pass real "
+                         "numbers")
     if arr.dtype.kind in "biuf":
         return arr.astype(np.float64)
     bad = _first_non_numeric(arr)
     if bad is not _NUMERIC:
+        if not isinstance(bad, (str, bytes)):  # a dict or list cell: not a number of any kind
+            raise TypeError(f"{name} contains non-numeric values (e.g. {bad!r}): each value "
+                            f"must be a number (float() argument must be a string or a real "
+                            f"number, not {type(bad).__name__!r}); {hint}")
         raise ValueError(f"{name} contains non-numeric values (e.g. {bad!r}); {hint}")
     return arr.astype(np.float64)
 
@@ -133,10 +151,11 @@ def set_feature_names(estimator, names):
 def check_fitted_X(estimator, X, name="X"):
     """``check_X`` against a fitted estimator's width and, if it has them, column names."""
     return check_X(X, n_features=estimator.n_features_in_, name=name,
-                   names=getattr(estimator, "feature_names_in_", None))
+                   names=getattr(estimator, "feature_names_in_", None),
+                   estimator=type(estimator).__name__)
 
 
-def check_X(X, *, n_features=None, name="X", names=None):
+def check_X(X, *, n_features=None, name="X", names=None, estimator=None):
     """Validate features; return a 2-D float array ``(n_samples, n_features)``.
 
     float32 and float64 input keeps its dtype; anything else numeric becomes float64. With
@@ -144,25 +163,28 @@ def check_X(X, *, n_features=None, name="X", names=None):
     ``feature_names_in_``), a table's named columns must match those (``check_feature_names``).
     """
     check_feature_names(X, names, name)
-    arr = _to_numpy(X, name)
+    arr = to_numpy(X, name)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got a scalar")
     if arr.ndim == 1:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got a 1-D array of "
-                         f"shape {arr.shape}; use X.reshape(-1, 1) for a single feature or "
-                         "X.reshape(1, -1) for a single sample")
+                         f"shape {arr.shape}. Reshape your data: X.reshape(-1, 1) for a "
+                         "single feature or X.reshape(1, -1) for a single sample")
     if arr.ndim > 2:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D shape "
                          f"{arr.shape}; flatten each sample, e.g. X.reshape(len(X), -1)")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} has 0 samples (shape {arr.shape}); at least 1 is required")
+        raise ValueError(f"{name} has 0 sample(s) (shape={arr.shape}) while a minimum of 1 is "
+                         "required.")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features (shape {arr.shape}); at least 1 is required")
+        raise ValueError(f"{name} has 0 feature(s) (shape={arr.shape}) while a minimum of 1 "
+                         "is required.")
     arr = _as_float(arr, name)
     _check_finite(arr, name)
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(f"{name} has {arr.shape[1]} features, but the model was fitted with "
-                         f"{n_features}")
+        raise ValueError(f"{name} has {arr.shape[1]} features, but {estimator or 'the model'} "
+                         f"is expecting {n_features} features as input (the number it was "
+                         f"fitted with)")
     return arr
 
 
@@ -172,8 +194,9 @@ def check_y(y, n_samples, *, name="y"):
     Accepts ``(n,)`` or a column ``(n, 1)``. Numeric ``y`` must be finite; labels may also be
     strings. ``n_samples=None`` skips the length check.
     """
-    arr = _to_numpy(y, name)
+    arr = to_numpy(y, name)
     if arr.ndim == 2 and arr.shape[1] == 1:
+        warn_column_vector(name)
         arr = arr.ravel()
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D (n_samples,) or a column (n_samples, 1), got "
@@ -230,8 +253,9 @@ def _reject_continuous(arr, name):
     frac = arr != np.round(arr)
     if frac.any():
         example = arr[np.argmax(frac)]
-        raise ValueError(f"{name} looks continuous (e.g. {example:.6g}); classifiers need "
-                         "discrete labels; use task='regression' for real-valued targets")
+        raise ValueError(f"Unknown label type: {name} looks continuous (e.g. {example:.6g}); "
+                         "classifiers need discrete labels; use NeuralNetworkRegressor (or "
+                         "task='regression') for real-valued targets")
 
 
 def _check_class_count(classes, min_classes, max_classes, name):
@@ -239,12 +263,13 @@ def _check_class_count(classes, min_classes, max_classes, name):
     if n == 0:
         raise ValueError(f"{name} is empty; at least 1 label is required")
     if n < min_classes:
-        found = (f"a single class {_item(classes[0])!r}" if n == 1
+        found = (f"one class ({_item(classes[0])!r})" if n == 1
                  else f"{n} classes {_show(classes)}")
         raise ValueError(f"{name} has {found}; a classifier needs at least {min_classes}")
     if max_classes is not None and n > max_classes:
-        raise ValueError(f"{name} has {n} classes {_show(classes)}; this model supports at "
-                         f"most {max_classes}")
+        lead = "Only binary classification is supported: " if max_classes == 2 else ""
+        raise ValueError(f"{lead}{name} has {n} classes {_show(classes)}; this model supports "
+                         f"at most {max_classes}")
 
 
 def _item(value):
@@ -263,7 +288,7 @@ def check_regression_targets(y, *, name="y"):
     float32/float64 is kept, other numeric input becomes float64. Accepts ``(n,)`` or
     ``(n, k)`` (multi-output); values must be finite.
     """
-    arr = _to_numpy(y, name)
+    arr = to_numpy(y, name)
     if arr.ndim not in (1, 2):
         raise ValueError(f"{name} must be (n_samples,) or (n_samples, n_outputs), got shape "
                          f"{arr.shape}")

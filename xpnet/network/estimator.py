@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
-from ..backends import resolve
+from .._estimator import Estimator
+from ..backends import Backend, resolve
 from ..ops import LOSSES
 from ..ops.activations import hidden_activations
 from ..ops.losses import default_loss, losses_for
@@ -33,7 +34,7 @@ class _State:
     """What one fit holds on the device."""
 
 
-class NeuralNetwork:
+class NeuralNetwork(Estimator):
     """A fully connected L-layer network trained by (mini-batch) gradient descent.
 
     Parameters mirror the course: ``hidden`` sizes of the hidden layers, their ``activation``,
@@ -55,25 +56,17 @@ class NeuralNetwork:
 
     schema = NETWORK
     __init__ = NETWORK.make_init("NeuralNetwork")
+    _fitted_attribute = "_params"
+
+    @property
+    def _estimator_type(self):
+        """A regressor with ``task="regression"``, else a classifier (scikit-learn's tags)."""
+        return "regressor" if self.task == "regression" else "classifier"
+
+    def _multi_output(self):
+        return True
 
     # ------------------------------------------------------------ hyperparameters
-    @classmethod
-    def _param_names(cls):
-        return list(cls.schema.names())
-
-    def get_params(self):
-        """The constructor arguments as a dict (scikit-learn style)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        """Set constructor arguments; unknown names raise ValueError."""
-        valid = set(self._param_names())
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"unknown parameter {name!r}; valid: {', '.join(sorted(valid))}")
-            setattr(self, name, value)
-        return self
-
     def _check_hyperparameters(self):
         """Every hyperparameter checked by its schema entry; returns the hidden sizes."""
         self._hp = self.schema.check(self)
@@ -81,6 +74,8 @@ class NeuralNetwork:
 
     # ---------------------------------------------------------------- targets
     def _resolve_task(self, y):
+        """``task``; ``"auto"`` (asked for explicitly) picks regression for non-integer numbers.
+        The default, classification, rejects continuous targets ("Unknown label type")."""
         if self.task != "auto":
             return self.task
         if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (np.round(y) == y)):
@@ -145,8 +140,9 @@ class NeuralNetwork:
         return self
 
     def _check_targets(self, y, n_samples):
-        if self.task == "regression" and np.ndim(y) == 2 and np.shape(y)[1] > 1:
-            y = V.check_regression_targets(np.asarray(y))  # multi-output regression
+        shape = V.to_numpy(y, "y").shape  # no np.ndim(y): it may refuse __array_function__
+        if self.task == "regression" and len(shape) == 2 and shape[1] > 1:
+            y = V.check_regression_targets(y)  # multi-output regression
             if y.shape[0] != n_samples:
                 raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples} samples")
             return y
@@ -281,11 +277,39 @@ class NeuralNetwork:
             print(f"epoch {row['epoch']:>4}/{self.epochs}  cost {row['cost']:.5f}{extra}  "
                   f"({row['epoch_time']:.3f}s)", flush=True)
 
-    # ------------------------------------------------------------- inference
-    def _check_fitted(self):
-        if not hasattr(self, "_params"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) "
-                             "first (or xpnet.load a saved model)")
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        """A fitted model pickles (and deep-copies, and goes through joblib) with its device
+        arrays as host arrays and its backend by name; unpickling rebinds that backend."""
+        state = dict(self.__dict__)
+        if isinstance(state.get("backend"), Backend):
+            state["backend"] = state["backend"].name
+        if isinstance(state.get("_hp", {}).get("backend"), Backend):
+            state["_hp"] = {**state["_hp"], "backend": state["_hp"]["backend"].name}
+        bk = state.pop("_bk", None)
+        for key in ("_params", "_bn_state"):
+            if key in state:
+                flat = state[key]
+                state[key] = (flat.layout, str(np.dtype(flat.dtype)),
+                              flat.backend.to_numpy(flat.flat).copy())
+        if bk is not None:
+            state["_bk"] = bk.name
+        return state
+
+    def __setstate__(self, state):
+        from .params import FlatParams
+
+        state = dict(state)
+        name = state.pop("_bk", None)
+        if name is not None:
+            bk = resolve(name)
+            state["_bk"] = bk
+            for key in ("_params", "_bn_state"):
+                if key in state:
+                    layout, dtype, host = state[key]
+                    state[key] = FlatParams(bk, layout, np.dtype(dtype),
+                                            buffer=bk.asarray(host, dtype=dtype))
+        self.__dict__.update(state)
 
     def _output(self, X, batch=8192):
         """``A[L]`` as a host array ``(n[L], n_samples)``, computed in batches."""
@@ -299,10 +323,17 @@ class NeuralNetwork:
             outs.append(self._bk.to_numpy(AL))
         return np.concatenate(outs, axis=1)
 
-    def predict_proba(self, X):
-        """Class probabilities ``(n_samples, n_classes)`` (columns in ``classes_`` order)."""
-        if getattr(self, "task_", None) == "regression":
-            raise ValueError("predict_proba is for classification; this model does regression")
+    @property
+    def predict_proba(self):
+        """Class probabilities ``(n_samples, n_classes)`` (columns in ``classes_`` order) of a
+        classifier; a regressor has no such method (``hasattr`` is False, as scikit-learn's
+        tools expect)."""
+        if self.task == "regression" or getattr(self, "task_", None) == "regression":
+            raise AttributeError(f"{type(self).__name__} with task='regression' has no "
+                                 "predict_proba: it predicts values, not class probabilities")
+        return self._predict_proba
+
+    def _predict_proba(self, X):
         A = self._output(X)
         if A.shape[0] == 1:
             return np.vstack([1.0 - A[0], A[0]]).T
@@ -311,19 +342,22 @@ class NeuralNetwork:
     def predict(self, X):
         """Labels ``(n_samples,)`` (classification) or values (regression)."""
         if getattr(self, "task_", None) == "regression":
-            A = self._output(X).T
+            A = self._output(X).T.astype(np.float64)  # values in float64, whatever trained
             return A[:, 0] if A.shape[1] == 1 else A
-        proba = self.predict_proba(X)
+        proba = self._predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X, y):
         """Accuracy (classification) or R^2 (regression) on ``(X, y)``."""
         self._check_fitted()
         X = V.check_fitted_X(self, X)
-        y = np.asarray(y) if self.task_ == "regression" else V.check_y(y, X.shape[0])
         pred = self.predict(X)
         if self.task_ == "regression":
+            y = V.check_regression_targets(y)
+            if y.size != pred.size:
+                raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]} samples")
             return _r2(y.reshape(pred.shape), pred)
+        y = V.check_y(y, X.shape[0])
         return float(np.mean(pred == y))
 
     @property

@@ -288,8 +288,9 @@ NETWORK = Schema((
        "XPNET_BACKEND, else auto)", metavar="NAME", example="numpy"),
     _h("verbose", 0, _verbose, C.nonneg_int, "print progress: 1 every tenth epoch, 2 every "
        "epoch (the CLI shows its own progress)", metavar="N", cli=False),
-    _h("task", "auto", _choice(TASKS), C.choice(*TASKS),
-       "{choices} (auto: non-integer numeric targets are regression)", metavar="TASK"),
+    _h("task", "classification", _choice(TASKS), C.choice(*TASKS),
+       "{choices} (auto: non-integer numeric targets are regression)", metavar="TASK",
+       cli_default="auto"),
     _h("leaky_slope", 0.01, _finite, C.finite_float, "slope of leaky_relu for z < 0",
        metavar="X", example="0.2"),
     _h("beta", OPT["beta"], _unit, C.unit_interval, "velocity / second-moment beta (used by: "
@@ -312,4 +313,49 @@ NETWORK = Schema((
     _h("delta", Huber.params["delta"], _positive, C.positive_float,
        "the Huber loss's delta: quadratic within it, linear beyond (used by: loss huber)",
        metavar="X", example="0.5"),
+))
+
+
+# ------------------------------------------------------- the course's single-unit models
+#: Adaline's solvers: batch gradient descent, stochastic gradient descent.
+SOLVERS = ("gd", "sgd")
+
+
+def _solver(name, value):
+    return V.check_choice(name, value, SOLVERS)
+
+
+_ETA = _h("eta", 0.01, _positive, C.positive_float, "learning rate eta", metavar="X", cli=False)
+_SEED = _h("seed", None, _seed, C.seed, "seeds the shuffling", metavar="N", cli=False)
+
+PERCEPTRON = Schema((
+    _ETA,
+    _h("epochs", 50, _positive_int, C.positive_int, "passes over the training set",
+       metavar="N", cli=False),
+    replace(_SEED, help="accepted for a uniform API; the perceptron rule is deterministic "
+                        "(zero weights, samples in data order), so it has no effect"),
+))
+
+ADALINE = Schema((
+    _ETA,
+    _h("epochs", 50, _positive_int, C.positive_int, "passes over the training set",
+       metavar="N", cli=False),
+    _h("solver", SOLVERS[0], _solver, C.choice(*SOLVERS), "gd: one batch update per epoch; "
+       "sgd: one update per sample", metavar="NAME", cli=False),
+    _h("shuffle", True, _boolean, C.boolean, "sgd: reshuffle the samples every epoch",
+       cli=False),
+    _SEED,
+))
+
+LOGISTIC = Schema((
+    _h("learning_rate", 0.1, _positive, C.positive_float, "learning rate alpha", metavar="LR",
+       cli=False),
+    _h("iterations", 1000, _positive_int, C.positive_int, "gradient-descent steps",
+       metavar="N", cli=False),
+    _h("vectorized", True, _boolean, C.boolean, "the matrix form on a backend (True) or the "
+       "course's two for-loops (False)", cli=False),
+    _h("backend", None, _passed, C.backend, "the backend of the vectorized form",
+       metavar="NAME", cli=False),
+    _h("dtype", "float64", _dtype, C.choice("float32", "float64"), "{choices}",
+       metavar="DTYPE", cli=False),
 ))

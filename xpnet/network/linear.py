@@ -17,12 +17,20 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
+from .._estimator import Estimator
+from .hyperparameters import ADALINE, PERCEPTRON
 
 __all__ = ["Perceptron", "Adaline"]
 
 
-class _LinearUnit:
+class _LinearUnit(Estimator):
     """Shared plumbing: validation, label coding, ``net_input``, ``predict``, ``score``."""
+
+    _estimator_type = "classifier"
+    _fitted_attribute = "w_"
+
+    def _multi_class(self):
+        return False
 
     def _prepare(self, X, y):
         """Validated ``X (n_samples, n_features)`` float64 and targets ``(n_samples,)`` in ±1."""
@@ -30,18 +38,14 @@ class _LinearUnit:
         X, y = V.check_X_y(X, y)
         classes, y_index = V.encode_classes(y)
         if len(classes) > 2:
-            raise ValueError(f"{type(self).__name__} is a binary classifier, but y has "
+            raise ValueError(f"Only binary classification is supported: "
+                             f"{type(self).__name__} is a binary classifier, but y has "
                              f"{len(classes)} classes; train one model per class "
                              "(one-vs-rest) or use xpnet.NeuralNetwork")
         self.classes_ = classes
         self.n_features_in_ = X.shape[1]
         V.set_feature_names(self, names)
         return X.astype(np.float64), np.where(y_index == 1, 1, -1)
-
-    def _check_fitted(self):
-        if not hasattr(self, "w_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X, y) "
-                             "first")
 
     def net_input(self, X):
         """``z = X w_[1:] + w_[0]``: ``X (n_samples, n_features)`` -> ``(n_samples,)``."""
@@ -66,17 +70,13 @@ class _LinearUnit:
         return self.fit(X, y)
 
     def _check_common(self):
-        V.check_positive("eta", self.eta)
-        V.check_positive("epochs", self.epochs, integer=True)
+        """Every hyperparameter checked by its schema entry (``self._hp``)."""
+        self._hp = self.schema.check(self)
 
     def _diverged(self, epoch, value):
         raise ValueError(f"{type(self).__name__} diverged at epoch {epoch}: the {value} became "
                          f"non-finite with eta={self.eta!r}; lower eta (e.g. {self.eta / 10:g}) "
                          "and/or standardize the features: X = (X - X.mean(0)) / X.std(0)")
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._param_names)
-        return f"{type(self).__name__}({args})"
 
 
 class Perceptron(_LinearUnit):
@@ -109,12 +109,8 @@ class Perceptron(_LinearUnit):
     Sequential by nature, so it runs on host NumPy (float64) for any backend setting.
     """
 
-    _param_names = ("eta", "epochs", "seed")
-
-    def __init__(self, eta=0.01, epochs=50, seed=None):
-        self.eta = eta
-        self.epochs = epochs
-        self.seed = seed
+    schema = PERCEPTRON
+    __init__ = PERCEPTRON.make_init("Perceptron")
 
     def fit(self, X, y):
         """Train on ``X (n_samples, n_features)`` and two-class ``y (n_samples,)``; returns self."""
@@ -154,12 +150,12 @@ class Adaline(_LinearUnit):
         Learning rate. SSE is not averaged, so unstandardized features need a small one.
     epochs : int > 0
         Passes over the training set.
-    solver : "gd" or "sgd"
-        ``"gd"``: batch gradient descent, one update per epoch,
+    solver : gd or sgd
+        ``gd``: batch gradient descent, one update per epoch,
         ``w_[1:] += eta X^T (t - z)``, ``w_[0] += eta sum(t - z)``.
-        ``"sgd"``: stochastic gradient descent, one such update per sample.
+        ``sgd``: stochastic gradient descent, one such update per sample.
     shuffle : bool
-        ``"sgd"`` only: reshuffle the samples every epoch (a ``numpy.random.Generator`` seeded
+        ``sgd`` only: reshuffle the samples every epoch (a ``numpy.random.Generator`` seeded
         with ``seed``); ``False`` keeps data order.
     seed : None or int
         Seeds the shuffling.
@@ -169,8 +165,8 @@ class Adaline(_LinearUnit):
     w_ : ndarray ``(1 + n_features,)``
         Bias ``w_[0]``, then the feature weights ``w_[1:]``.
     cost_ : list of float, one per epoch
-        ``"gd"``: SSE/2 at the start of the epoch (before its update), as in the seeds;
-        ``"sgd"``: SSE/2 over all samples after the epoch.
+        ``gd``: SSE/2 at the start of the epoch (before its update), as in the seeds;
+        ``sgd``: SSE/2 over all samples after the epoch.
     classes_ : ndarray ``(2,)``
         The sorted labels, coded ``-1`` and ``+1``.
     n_features_in_ : int
@@ -179,15 +175,9 @@ class Adaline(_LinearUnit):
     NaN weights. The SGD loop is sequential, so both solvers run on host NumPy (float64).
     """
 
-    _param_names = ("eta", "epochs", "solver", "shuffle", "seed")
-    SOLVERS = ("gd", "sgd")
-
-    def __init__(self, eta=0.01, epochs=50, solver="gd", shuffle=True, seed=None):
-        self.eta = eta
-        self.epochs = epochs
-        self.solver = solver
-        self.shuffle = shuffle
-        self.seed = seed
+    schema = ADALINE
+    SOLVERS = ADALINE["solver"].parse.choices
+    __init__ = ADALINE.make_init("Adaline")
 
     def activation(self, X):
         """Linear activation ``g(z) = z``: ``(n_samples, n_features)`` -> ``(n_samples,)``."""
@@ -196,13 +186,10 @@ class Adaline(_LinearUnit):
     def fit(self, X, y):
         """Train on ``X (n_samples, n_features)`` and two-class ``y (n_samples,)``; returns self."""
         self._check_common()
-        V.check_choice("solver", self.solver, self.SOLVERS)
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise TypeError(f"shuffle must be True or False, got {self.shuffle!r}")
         X, target = self._prepare(X, y)
         w = np.zeros(1 + X.shape[1])
         with np.errstate(over="ignore", invalid="ignore"):
-            if self.solver == "gd":
+            if self.solver == self.SOLVERS[0]:
                 cost_ = self._fit_gd(X, target, w)
             else:
                 cost_ = self._fit_sgd(X, target, w, np.random.default_rng(self.seed))

@@ -11,16 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
+from .._estimator import Estimator
 from ..backends import resolve
 from ..kernels.loops import logreg_gradient_loops
 from ..ops import LOSSES, losses
 from ..ops.activations import linear_activation_forward
+from .hyperparameters import LOGISTIC
 
 #: The course's cost: the binary cross-entropy through a sigmoid unit.
 BCE = LOSSES.resolve(losses.default_loss("binary"))
 
 
-class LogisticRegression:
+class LogisticRegression(Estimator):
     """Binary logistic regression by batch gradient descent.
 
     ``learning_rate`` (alpha), ``iterations``, ``vectorized``, ``backend`` (vectorized only),
@@ -28,18 +30,17 @@ class LogisticRegression:
     ``classes_``.
     """
 
-    def __init__(self, learning_rate=0.1, iterations=1000, vectorized=True, backend=None,
-                 dtype="float64"):
-        self.learning_rate = learning_rate
-        self.iterations = iterations
-        self.vectorized = vectorized
-        self.backend = backend
-        self.dtype = dtype
+    schema = LOGISTIC
+    _estimator_type = "classifier"
+    _fitted_attribute = "w_"
+    __init__ = LOGISTIC.make_init("LogisticRegression")
+
+    def _multi_class(self):
+        return False
 
     def fit(self, X, y):
         """``X (n_samples, n_x)``, ``y`` with two distinct labels."""
-        V.check_positive("learning_rate", self.learning_rate)
-        V.check_positive("iterations", self.iterations, integer=True)
+        self._hp = self.schema.check(self)
         names = V.feature_names(X)
         X, y = V.check_X_y(X, y)
         self.classes_, idx = V.encode_classes(y, max_classes=2)
@@ -86,8 +87,7 @@ class LogisticRegression:
         return bk.to_numpy(w), float(bk.item(b)), costs
 
     def _z(self, X):
-        if not hasattr(self, "w_"):
-            raise ValueError("this LogisticRegression is not fitted yet; call fit(X, y) first")
+        self._check_fitted()
         X = V.check_fitted_X(self, X)
         return X @ self.w_[:, 0] + self.b_
 
