@@ -5,6 +5,7 @@ One network code path runs on interchangeable array backends (``loops``, ``numpy
 numba nor cupy.
 """
 
+from ._estimator import NotFittedError
 from ._version import __version__
 from .backends import available_backends, get_backend, set_backend, use_backend
 from .network import (Architecture, LogisticRegression, NeuralNetwork, NeuralNetworkRegressor,
@@ -22,4 +23,4 @@ def load(path, backend=None):
 __all__ = ["__version__", "NeuralNetwork", "NeuralNetworkRegressor", "LogisticRegression",
            "Perceptron", "Adaline", "Architecture", "initialize_parameters", "forward",
            "compute_cost", "backward", "update_parameters", "gradient_check", "load",
-           "get_backend", "set_backend", "use_backend", "available_backends"]
+           "get_backend", "set_backend", "use_backend", "available_backends", "NotFittedError"]
