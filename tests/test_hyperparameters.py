@@ -37,7 +37,7 @@ NON_CLI_ENTRIES = tuple(h for h in NETWORK if not h.cli)
 BASE = {"dataset": "moons", "n_samples": 80, "epochs": 1}
 
 #: Non-default Python values of entries the CLI does not offer (they have no flag example).
-PYTHON_ONLY_VALUES = {"verbose": 2}
+PYTHON_ONLY_VALUES = {"verbose": 2, "warm_start": True}
 
 
 @pytest.fixture(autouse=True)

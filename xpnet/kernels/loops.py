@@ -101,10 +101,11 @@ def log1pexp_neg_abs(z):
     return math.log1p(math.exp(-abs(z)))
 
 
-def logreg_gradient_loops(X, Y, w, b):
+def logreg_gradient_loops(X, Y, w, b, S=None):
     """The course's two-loop logistic-regression gradient.
 
-    ``X (n_x, m)``, ``Y (1, m)``, ``w (n_x, 1)``, ``b`` scalar. Returns ``(dw (n_x, 1), db, J)``.
+    ``X (n_x, m)``, ``Y (1, m)``, ``w (n_x, 1)``, ``b`` scalar; ``S (1, m)`` optional sample
+    weights (mean 1) scaling each example's cost and ``dz``. Returns ``(dw (n_x, 1), db, J)``.
     """
     n_x, m = X.shape
     dw = [0.0] * n_x
@@ -116,8 +117,9 @@ def logreg_gradient_loops(X, Y, w, b):
             z += w[j, 0] * X[j, i]
         a = sigmoid_scalar(z)
         y = Y[0, i]
-        J += max(z, 0.0) - z * y + log1pexp_neg_abs(z)
-        dz = a - y
+        s = 1.0 if S is None else S[0, i]
+        J += s * (max(z, 0.0) - z * y + log1pexp_neg_abs(z))
+        dz = s * (a - y)
         for j in range(n_x):
             dw[j] += X[j, i] * dz
         db += dz

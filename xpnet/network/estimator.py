@@ -17,11 +17,13 @@ from ..ops.activations import hidden_activations
 from ..ops.losses import default_loss, losses_for
 from ..ops.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
 from ..ops.optimizers import default_learning_rate
+from . import weights
 from .data import column_stats
 from .hyperparameters import NETWORK, TASKS
 from .model import (Architecture, compute_cost, forward, initialize_bn_state,
                     initialize_parameters)
 from .optimizers import make_optimizer
+from .params import FlatParams
 from .schedules import make_schedule
 from .training import EarlyStopper, Timer, check_finite, run_epoch
 
@@ -82,19 +84,23 @@ class NeuralNetwork(Estimator):
             return "regression"
         return "classification"
 
-    def _encode_targets(self, y):
-        """``(Y, kind)``: ``Y`` in course layout, ``(1, m)`` for two classes/one output, one-hot
-        ``(C, m)``; ``kind`` is binary, multiclass or regression (it picks the loss)."""
+    def _encode_targets(self, y, classes=None, resume=False):
+        """``(Y, kind, idx)``: ``Y`` in course layout, ``(1, m)`` for two classes/one output,
+        one-hot ``(C, m)``; ``kind`` is binary, multiclass or regression (it picks the loss);
+        ``idx`` each example's class index (None for regression). A resumed fit keeps
+        ``classes_``; ``classes`` (partial_fit's first call) fixes them in advance."""
         if self.task_ == "regression":
             y = V.check_regression_targets(y)
-            return (y.reshape(-1, 1) if y.ndim == 1 else y).T, "regression"
-        self.classes_, idx = V.encode_classes(y)
-        C = len(self.classes_)
-        if C == 2:
-            return idx.reshape(1, -1).astype(np.float64), "binary"
-        Y = np.zeros((C, idx.shape[0]))
-        Y[idx, np.arange(idx.shape[0])] = 1.0
-        return Y, "multiclass"
+            return (y.reshape(-1, 1) if y.ndim == 1 else y).T, "regression", None
+        if resume:
+            idx = _class_indices(self.classes_, y, "y")
+        elif classes is not None:
+            self.classes_, _ = V.encode_classes(V.check_y(classes, None, name="classes"),
+                                                name="classes")
+            idx = _class_indices(self.classes_, y, "y")
+        else:
+            self.classes_, idx = V.encode_classes(y)
+        return _one_hot(idx, len(self.classes_)) + (idx,)
 
     def _loss_for(self, kind):
         """The loss definition: ``loss`` when given (it must fit targets of ``kind``), else
@@ -108,35 +114,67 @@ class NeuralNetwork(Estimator):
         return definition
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y, dev=None, callback=None):
+    def fit(self, X, y, dev=None, callback=None, sample_weight=None):
         """Train on ``X (n_samples, n_features)``, ``y (n_samples,)``; returns self.
 
         ``dev=(X_dev, y_dev)`` is evaluated after every epoch (``history_["dev_cost"]``,
         ``["dev_score"]``) and, with ``early_stopping``, watched instead of a split of ``X``.
         ``callback(epoch, logs)`` runs after each epoch with ``logs`` the epoch's history row;
-        returning True from it stops training.
+        returning True from it stops training. ``sample_weight (n_samples,)``: each example's
+        weight in the cost, ``sum_i w_i l_i / sum_i w_i`` (times ``class_weight``'s; the dev
+        cost stays unweighted). With ``warm_start`` a fitted model trains on from its
+        parameters and optimizer state.
         """
+        resume = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        return self._fit(X, y, dev, callback, sample_weight, resume=resume)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)`` from the current parameters and optimizer state (the
+        first call initializes them, with the normalizer's statistics from its ``X``); for
+        streams and data that does not fit in memory. A classifier's first call may list in
+        ``classes`` every label later calls will bring (default: the labels of its ``y``).
+        Returns self."""
+        if self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True (it has no dev "
+                             "split to watch); set early_stopping=False, or use fit")
+        return self._fit(X, y, None, None, sample_weight, resume=self.__sklearn_is_fitted__(),
+                         epochs=1, classes=classes)
+
+    def _fit(self, X, y, dev, callback, sample_weight, resume, epochs=None, classes=None):
         hidden = self._check_hyperparameters()
         names = V.feature_names(X)
-        X = V.check_X(X)
+        X = V.check_fitted_X(self, X) if resume else V.check_X(X)
         y = self._check_targets(y, X.shape[0])
-        self.task_ = self._resolve_task(np.asarray(y))
-        self.n_features_in_ = X.shape[1]
-        V.set_feature_names(self, names)
-        Y, kind = self._encode_targets(y)
+        if not resume:
+            self.task_ = self._resolve_task(np.asarray(y))
+            self.n_features_in_ = X.shape[1]
+            V.set_feature_names(self, names)
+        Y, kind, idx = self._encode_targets(y, classes=classes, resume=resume)
         loss = self._loss_for(kind)
-        rng = np.random.default_rng(self.seed)
+        w = weights.combine(weights.check_sample_weight(sample_weight, X.shape[0]),
+                            weights.class_weight_factors(self._hp["class_weight"],
+                                                         getattr(self, "classes_", None), idx)
+                            if idx is not None else None)
+        rng = getattr(self, "_rng", None) if resume else None
+        rng = rng if rng is not None else np.random.default_rng(self.seed)
         if dev is not None:
-            X_tr, Y_tr = X, Y
+            X_tr, Y_tr, w_tr = X, Y, w
             X_dev, Y_dev = self._check_dev(dev)
         else:
-            X_tr, Y_tr, X_dev, Y_dev = self._split(X, Y, rng)
-        self._fit_normalizer(X_tr)
+            X_tr, Y_tr, w_tr, X_dev, Y_dev = self._split(X, Y, w, rng)
+        if not resume:
+            self._fit_normalizer(X_tr, w_tr)
         bk = resolve(self.backend)
-        st = self._setup(bk, hidden, loss, Y.shape[0], X_tr.shape[0])
+        st = (self._resume if resume else self._setup)(bk, hidden, loss, Y.shape[0],
+                                                       X_tr.shape[0])
+        if w_tr is not None:  # mean 1: the weighted cost is sum w l / sum w
+            st.weights = bk.asarray((w_tr * (len(w_tr) / w_tr.sum())).reshape(1, -1),
+                                    dtype=st.dtype)
         self._train(st, self._to_device(X_tr), bk.asarray(Y_tr, dtype=st.dtype),
                     None if X_dev is None else self._to_device(X_dev),
-                    None if Y_dev is None else bk.asarray(Y_dev, dtype=st.dtype), rng, callback)
+                    None if Y_dev is None else bk.asarray(Y_dev, dtype=st.dtype), rng, callback,
+                    epochs=epochs, resume=resume)
+        self._optimizer, self._rng = st.optimizer, rng
         return self
 
     def _check_targets(self, y, n_samples):
@@ -157,19 +195,14 @@ class NeuralNetwork(Estimator):
         if self.task_ == "regression":
             y_dev = V.check_regression_targets(y_dev)
             return X_dev, (y_dev.reshape(-1, 1) if y_dev.ndim == 1 else y_dev).T
-        unknown = set(np.unique(y_dev).tolist()) - set(self.classes_.tolist())
-        if unknown:
-            raise ValueError(f"y_dev has labels not seen in y: {sorted(unknown)[:5]}")
-        idx = np.searchsorted(self.classes_, y_dev)
-        if len(self.classes_) == 2:
-            return X_dev, idx.reshape(1, -1).astype(np.float64)
-        Y = np.zeros((len(self.classes_), idx.shape[0]))
-        Y[idx, np.arange(idx.shape[0])] = 1.0
-        return X_dev, Y
+        return X_dev, _one_hot(_class_indices(self.classes_, y_dev, "y_dev"),
+                               len(self.classes_))[0]
 
-    def _split(self, X, Y, rng):
+    def _split(self, X, Y, w, rng):
+        """``(X_tr, Y_tr, w_tr, X_dev, Y_dev)``: the early-stopping dev split, drawn from
+        ``rng`` (none without early stopping)."""
         if not self.early_stopping:
-            return X, Y, None, None
+            return X, Y, w, None, None
         m = X.shape[0]
         n_dev = int(round(m * self.validation_fraction))
         if n_dev < 1 or m - n_dev < 1:
@@ -177,11 +210,11 @@ class NeuralNetwork(Estimator):
                              f"{self.validation_fraction} of {m} samples leaves none for one side")
         perm = rng.permutation(m)
         dev, tr = perm[:n_dev], perm[n_dev:]
-        return X[tr], Y[:, tr], X[dev], Y[:, dev]
+        return X[tr], Y[:, tr], None if w is None else w[tr], X[dev], Y[:, dev]
 
-    def _fit_normalizer(self, X):
+    def _fit_normalizer(self, X, w=None):
         if self.normalize:
-            self.mean_, var = column_stats(X)
+            self.mean_, var = column_stats(X, weights=w)
             std = np.sqrt(var)
             self.std_ = np.where(std > 0, std, 1.0)
         else:
@@ -221,15 +254,55 @@ class NeuralNetwork(Estimator):
         self.backend_ = bk.name
         return st
 
-    def _train(self, st, X, Y, X_dev, Y_dev, rng, callback):
+    def _resume(self, bk, hidden, loss, n_out, m):
+        """The training state of a fitted model, to train on (``warm_start``, ``partial_fit``):
+        its parameters, batch-norm statistics and optimizer state, on ``bk``."""
+        hp = self._hp
+        dims = (self.n_features_in_,) + hidden + (n_out,)
+        arch = self.arch_
+        if (dims != arch.layer_dims or hp["batch_norm"] != arch.batch_norm
+                or loss.name != arch.loss or np.dtype(hp["dtype"]) != self._dtype):
+            raise ValueError(f"cannot train on from the fitted network: it has layers "
+                             f"{arch.layer_dims}, loss {arch.loss}, dtype {self._dtype}"
+                             f"{' and batch norm' if arch.batch_norm else ''}, not {dims}, "
+                             f"{loss.name}, {hp['dtype']}; fit with warm_start=False to start "
+                             "over")
+        st = _State()
+        st.bk, st.dtype = bk, self._dtype
+        st.params, st.bn_state = self._params, self._bn_state
+        if bk is not self._bk:  # the backend changed: move the arrays
+            st.params, st.bn_state = (FlatParams(bk, p.layout, p.dtype, buffer=bk.asarray(
+                p.backend.to_numpy(p.flat), dtype=p.dtype)) for p in (st.params, st.bn_state))
+        self._bk = bk
+        st.arch = Architecture(dims, hp["activation"], loss.output, loss=loss.name,
+                               loss_params={k: hp[k] for k in loss.params},
+                               slope=hp["leaky_slope"], batch_norm=hp["batch_norm"],
+                               keep_prob=hp["keep_prob"])
+        st.grads = st.params.zeros_like(prefix="d")
+        optimizer = getattr(self, "_optimizer", None)
+        fresh = make_optimizer(hp["optimizer"], **{k: hp[k] for k in OPTIMIZER_SETTINGS})
+        if (optimizer is None or optimizer.name != fresh.name or optimizer.hp != fresh.hp
+                or any(slot.backend is not bk for slot in optimizer.slots.values())):
+            optimizer = fresh
+            optimizer.init(st.params)
+        st.optimizer = optimizer
+        st.batch_size = None if hp["batch_size"] is None else min(hp["batch_size"], m)
+        st.l2 = hp["l2"]
+        self.arch_, self._params, self._bn_state = st.arch, st.params, st.bn_state
+        self.backend_ = bk.name
+        return st
+
+    def _train(self, st, X, Y, X_dev, Y_dev, rng, callback, epochs=None, resume=False):
         hp = self._hp
         lr0 = hp["learning_rate"] or default_learning_rate(hp["optimizer"])
         schedule = make_schedule(hp["lr_decay"], lr0)
         stopper = EarlyStopper(hp["patience"]) if X_dev is not None and hp["early_stopping"] \
             else None
-        self.history_ = {"cost": [], "lr": [], "epoch_time": []}
+        if not resume or not hasattr(self, "history_"):
+            self.history_ = {"cost": [], "lr": [], "epoch_time": []}
+        start = len(self.history_["cost"])  # a resumed fit goes on counting epochs
         timer = Timer(st.bk)
-        for epoch in range(hp["epochs"]):
+        for epoch in range(start, start + (hp["epochs"] if epochs is None else epochs)):
             lr = schedule(epoch)
             cost = run_epoch(st, X, Y, lr, rng)
             check_finite(cost, epoch, lr)
@@ -279,9 +352,14 @@ class NeuralNetwork(Estimator):
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
+        """(Also: the optimizer state and random stream kept for ``warm_start`` and
+        ``partial_fit`` are not pickled; a copy that trains on starts them afresh.)"""
+        return self._state_for_pickle()
+
+    def _state_for_pickle(self):
         """A fitted model pickles (and deep-copies, and goes through joblib) with its device
         arrays as host arrays and its backend by name; unpickling rebinds that backend."""
-        state = dict(self.__dict__)
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_optimizer", "_rng")}
         if isinstance(state.get("backend"), Backend):
             state["backend"] = state["backend"].name
         if isinstance(state.get("_hp", {}).get("backend"), Backend):
@@ -370,6 +448,27 @@ class NeuralNetwork(Estimator):
         """Save to ``path`` (``.npz`` with a JSON header; see ``xpnet.load``)."""
         from .persistence import save_model
         return save_model(self, path)
+
+
+def _class_indices(classes, y, name):
+    """Each label of ``y``'s index in the sorted ``classes``; a label not among them is a
+    ValueError."""
+    y = np.asarray(y)
+    unknown = set(np.unique(y).tolist()) - set(np.asarray(classes).tolist())
+    if unknown:
+        raise ValueError(f"{name} has labels not seen in fit: {sorted(unknown, key=str)[:5]} "
+                         f"(the classes are {np.asarray(classes).tolist()[:10]}; give every "
+                         "label in partial_fit's classes on its first call, or fit again)")
+    return np.searchsorted(classes, y).astype(np.int64)
+
+
+def _one_hot(idx, C):
+    """``(Y, kind)`` of class indices: ``(1, m)`` 0/1 for two classes, one-hot ``(C, m)``."""
+    if C == 2:
+        return idx.reshape(1, -1).astype(np.float64), "binary"
+    Y = np.zeros((C, idx.shape[0]))
+    Y[idx, np.arange(idx.shape[0])] = 1.0
+    return Y, "multiclass"
 
 
 def _r2(y, pred):

@@ -15,15 +15,18 @@ from .model import backward, compute_cost, forward, initialize_parameters
 
 
 def gradient_check(X, Y, arch, params=None, epsilon=1e-7, l2=0.0, seed=0, backend=None,
-                   return_vectors=False):
+                   return_vectors=False, weights=None):
     """Relative difference between backprop and numerical gradients of ``arch`` on ``(X, Y)``.
 
-    ``X (n[0], m)``, ``Y (n[L], m)`` (host or device arrays). Dropout (``arch.keep_prob < 1``)
-    runs with one frozen mask set; batch norm uses batch statistics. Everything is float64.
+    ``X (n[0], m)``, ``Y (n[L], m)`` (host or device arrays); ``weights (1, m)``: sample
+    weights of the columns (the weighted cost and its gradient are checked). Dropout
+    (``arch.keep_prob < 1``) runs with one frozen mask set; batch norm uses batch statistics.
+    Everything is float64.
     """
     bk = resolve(backend)
     X = bk.asarray(X, dtype="float64")
     Y = bk.asarray(Y, dtype="float64")
+    weights = None if weights is None else bk.asarray(weights, dtype="float64")
     if params is None:
         params = initialize_parameters(arch, init="xavier", seed=seed, dtype="float64",
                                        backend=bk)
@@ -35,10 +38,12 @@ def gradient_check(X, Y, arch, params=None, epsilon=1e-7, l2=0.0, seed=0, backen
 
     def cost_at():
         AL, caches = forward(X, params, arch, backend=bk, training=True, rng=rng, masks=masks)
-        return float(bk.item(compute_cost(AL, Y, caches, arch, params, l2=l2, backend=bk))), caches
+        cost = compute_cost(AL, Y, caches, arch, params, l2=l2, backend=bk, weights=weights)
+        return float(bk.item(cost)), caches
 
     _, caches = cost_at()
-    grad = bk.to_numpy(backward(Y, caches, params, arch, l2=l2, backend=bk).flat).copy()
+    grad = bk.to_numpy(backward(Y, caches, params, arch, l2=l2, backend=bk,
+                                weights=weights).flat).copy()
     theta = params.flat
     approx = np.empty(theta.shape[0])
     for i in range(theta.shape[0]):

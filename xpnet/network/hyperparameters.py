@@ -133,6 +133,18 @@ def _keep_prob(name, value):
     return value
 
 
+def _class_weight(name, value):
+    """None, "balanced", or ``{label: weight}`` with finite weights >= 0."""
+    if value is None or value == "balanced":
+        return value
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be None, 'balanced' or a dict {{label: weight}}, got "
+                        f"{value!r}")
+    for label, weight in value.items():
+        V.check_positive(f"{name}[{label!r}]", weight, allow_zero=True)
+    return value
+
+
 def _passed(name, value):
     """Checked where it is used (lr_decay by the schedule, backend when it is resolved)."""
     return value
@@ -313,6 +325,12 @@ NETWORK = Schema((
     _h("delta", Huber.params["delta"], _positive, C.positive_float,
        "the Huber loss's delta: quadratic within it, linear beyond (used by: loss huber)",
        metavar="X", example="0.5"),
+    _h("class_weight", None, _class_weight, C.optional_choice("balanced"),
+       "weights of the classes in the cost: none, balanced (n / (n_classes * count)); in "
+       "Python also a dict {{label: weight}}", metavar="SPEC", example=None),
+    _h("warm_start", False, _boolean, C.boolean, "fit again from the fitted parameters and "
+       "optimizer state instead of a new initialization (Python; partial_fit always does)",
+       cli=False),
 ))
 
 

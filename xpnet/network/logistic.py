@@ -17,6 +17,7 @@ from ..kernels.loops import logreg_gradient_loops
 from ..ops import LOSSES, losses
 from ..ops.activations import linear_activation_forward
 from .hyperparameters import LOGISTIC
+from .weights import check_sample_weight
 
 #: The course's cost: the binary cross-entropy through a sigmoid unit.
 BCE = LOSSES.resolve(losses.default_loss("binary"))
@@ -38,8 +39,9 @@ class LogisticRegression(Estimator):
     def _multi_class(self):
         return False
 
-    def fit(self, X, y):
-        """``X (n_samples, n_x)``, ``y`` with two distinct labels."""
+    def fit(self, X, y, sample_weight=None):
+        """``X (n_samples, n_x)``, ``y`` with two distinct labels; ``sample_weight
+        (n_samples,)`` weighs each example's cost, ``J = sum_i w_i l_i / sum_i w_i``."""
         self._hp = self.schema.check(self)
         names = V.feature_names(X)
         X, y = V.check_X_y(X, y)
@@ -48,37 +50,40 @@ class LogisticRegression(Estimator):
         V.set_feature_names(self, names)
         Xc = np.ascontiguousarray(X.T, dtype=self.dtype)       # (n_x, m)
         Y = idx.reshape(1, -1).astype(self.dtype)               # (1, m)
+        w = check_sample_weight(sample_weight, X.shape[0])
+        S = None if w is None else (w * (len(w) / w.sum())).reshape(1, -1).astype(self.dtype)
         fit = self._fit_vectorized if self.vectorized else self._fit_loops
-        self.w_, self.b_, self.cost_ = fit(Xc, Y)
+        self.w_, self.b_, self.cost_ = fit(Xc, Y, S)
         if not np.all(np.isfinite(self.cost_)):
             raise ValueError("training diverged (non-finite cost); lower learning_rate or "
                              "standardize the features")
         return self
 
-    def _fit_loops(self, X, Y):
+    def _fit_loops(self, X, Y, S):
         w = np.zeros((X.shape[0], 1), dtype=X.dtype)
         b = 0.0
         costs = []
         for _ in range(int(self.iterations)):
-            dw, db, J = logreg_gradient_loops(X, Y, w, b)
+            dw, db, J = logreg_gradient_loops(X, Y, w, b, S)
             for j in range(w.shape[0]):
                 w[j, 0] -= self.learning_rate * dw[j, 0]
             b -= self.learning_rate * db
             costs.append(float(J))
         return w, float(b), costs
 
-    def _fit_vectorized(self, X, Y):
+    def _fit_vectorized(self, X, Y, S):
         bk = resolve(self.backend)
         Xd = bk.asarray(X, dtype=self.dtype)
         Yd = bk.asarray(Y, dtype=self.dtype)
+        Sd = None if S is None else bk.asarray(S, dtype=self.dtype)
         w = bk.zeros((X.shape[0], 1), dtype=self.dtype)
         b = bk.zeros((1, 1), dtype=self.dtype)
         m = X.shape[1]
         costs = []
         for _ in range(int(self.iterations)):
             Z, A = linear_activation_forward(bk, bk.transpose(w), Xd, b, BCE.output)
-            costs.append(losses.value(bk, BCE, Z, A, Yd))
-            dZ = bk.subtract(A, Yd)
+            costs.append(losses.value(bk, BCE, Z, A, Yd, weights=Sd))
+            dZ = losses.delta(bk, BCE, Z, A, Yd, weights=Sd)            # (A - Y) s
             dw = bk.multiply(bk.matmul(Xd, bk.transpose(dZ)), 1.0 / m)
             db = bk.multiply(bk.sum(dZ, keepdims=True), 1.0 / m)
             w = bk.subtract(w, bk.multiply(dw, self.learning_rate))

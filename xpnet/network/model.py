@@ -209,14 +209,16 @@ def _dropout_mask(bk, rng, shape, keep_prob, dtype):
     return bk.dropout_mask(rng, shape, keep_prob, dtype)
 
 
-def compute_cost(AL, Y, caches, arch, params=None, l2=0.0, backend=None):
+def compute_cost(AL, Y, caches, arch, params=None, l2=0.0, backend=None, weights=None):
     """Mean loss over the ``m`` columns (+ ``l2 / (2m) * sum ||W[l]||_F^2``); a 0-d array.
+    ``weights (1, m)``: the columns' sample weights (mean 1 over the training set).
 
     The loss is ``arch.loss``'s definition (``xpnet.ops.LOSSES``); the cross-entropies are
     computed from the logits ``Z[L]`` (``caches[-1]["Z"]``), finite for any ``z``.
     """
     bk = resolve(backend) if backend is not None else _backend_of(params, caches)
-    cost = losses.value(bk, arch.loss, caches[-1]["Z"], AL, Y, **arch.loss_params)
+    cost = losses.value(bk, arch.loss, caches[-1]["Z"], AL, Y, weights=weights,
+                        **arch.loss_params)
     if l2:
         m = Y.shape[1]
         sq = 0.0
@@ -231,12 +233,13 @@ def _backend_of(params, caches):
     return params.backend if params is not None else resolve(None)
 
 
-def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
+def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None, weights=None):
     """Backpropagation; writes ``dW[l]``, ``db[l]`` (``dgamma``, ``dbeta``) into ``grads``.
 
     ``Y (n[L], m)``. ``dZ[L]`` is the loss definition's output gradient (``A[L] - Y`` for each
     classic loss with its paired output activation).
-    With ``l2``, ``dW[l] += l2 / m * W[l]``. Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
+    With ``l2``, ``dW[l] += l2 / m * W[l]``; with sample ``weights (1, m)``, ``dZ[L]``'s columns
+    are scaled by them. Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
     """
     bk = resolve(backend) if backend is not None else params.backend
     if grads is None:
@@ -244,7 +247,8 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None):
     L = arch.L
     m = Y.shape[1]
     last = caches[-1]
-    dZ = losses.delta(bk, arch.loss, last["Z"], last["A"], Y, **arch.loss_params)
+    dZ = losses.delta(bk, arch.loss, last["Z"], last["A"], Y, weights=weights,
+                      **arch.loss_params)
     for l in range(L, 0, -1):
         cache = caches[l - 1]
         if l < L:

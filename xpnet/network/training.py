@@ -34,46 +34,54 @@ def batch_bounds(m, batch_size):
 def run_epoch(state, X, Y, lr, rng, shuffle=True):
     """One epoch over ``X (n[0], m)``, ``Y (n[L], m)``; returns the mean training cost.
 
-    ``state`` carries ``bk, arch, params, grads, bn_state, optimizer, l2, batch_size``; the
-    epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
+    ``state`` carries ``bk, arch, params, grads, bn_state, optimizer, l2, batch_size`` and,
+    optionally, ``weights (1, m)``, the examples' sample weights (mean 1), gathered with them;
+    the epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
     Full gathered batches run through ``bk.step_runner``: the same forward, cost and backward
     on fixed buffers, which the cupy backend records once as a CUDA graph and the numba backend
     as a list of kernel and BLAS calls, and replay.
     """
     bk = state.bk
     m = X.shape[1]
+    S = getattr(state, "weights", None)
     bounds = batch_bounds(m, state.batch_size)
     gather = shuffle and len(bounds) > 1
     if gather:
         idx = bk.asarray(rng.permutation(m))
         (Xs, X_buf), (Ys, Y_buf) = batch_data(state, X), batch_data(state, Y)
+        Ss, S_buf = batch_data(state, S) if S is not None else (None, None)
         state.step_rng = rng
-        runner = full_batch_runner(state, X_buf, Y_buf)
+        runner = full_batch_runner(state, X_buf, Y_buf, S_buf)
     total = epoch_total(state, X.dtype)
     for start, stop in bounds:
+        Sb = None
         if gather:
             cols = idx[start:stop]
             Xb = bk.take_columns(Xs, cols, out=X_buf[:, :stop - start])
             Yb = bk.take_columns(Ys, cols, out=Y_buf[:, :stop - start])
+            if S is not None:
+                Sb = bk.take_columns(Ss, cols, out=S_buf[:, :stop - start])
         else:
             Xb, Yb = X[:, start:stop], Y[:, start:stop]
+            Sb = None if S is None else S[:, start:stop]
         if gather and stop - start == X_buf.shape[1]:
             runner()
         else:
-            train_step(state, Xb, Yb, rng, total)
+            train_step(state, Xb, Yb, rng, total, Sb)
         state.optimizer.step(state.params, state.grads, lr)
     return bk.item(total) / m
 
 
-def train_step(state, Xb, Yb, rng, total):
-    """Forward, cost and backward on one batch ``Xb (n[0], r)``; adds ``r * cost`` to the 0-d
-    ``total`` in place and writes the gradients into ``state.grads`` (no host reads)."""
+def train_step(state, Xb, Yb, rng, total, Sb=None):
+    """Forward, cost and backward on one batch ``Xb (n[0], r)`` (``Sb (1, r)``: its sample
+    weights); adds ``r * cost`` to the 0-d ``total`` in place and writes the gradients into
+    ``state.grads`` (no host reads)."""
     bk, arch, params = state.bk, state.arch, state.params
     AL, caches = forward(Xb, params, arch, backend=bk, training=True, rng=rng,
                          bn_state=state.bn_state)
-    cost = compute_cost(AL, Yb, caches, arch, params, l2=state.l2, backend=bk)
+    cost = compute_cost(AL, Yb, caches, arch, params, l2=state.l2, backend=bk, weights=Sb)
     bk.add(total, bk.multiply(cost, float(Xb.shape[1])), out=total)
-    backward(Yb, caches, params, arch, grads=state.grads, l2=state.l2, backend=bk)
+    backward(Yb, caches, params, arch, grads=state.grads, l2=state.l2, backend=bk, weights=Sb)
 
 
 def epoch_total(state, dtype):
@@ -87,28 +95,30 @@ def epoch_total(state, dtype):
     return total
 
 
-def full_batch_runner(state, X_buf, Y_buf):
-    """``bk.step_runner`` of the training step on the full batch buffers, made once per fit.
+def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
+    """``bk.step_runner`` of the training step on the full batch buffers (``S_buf``: the
+    batch's sample weights, when there are any), made once per fit.
 
     Steps with dropout draw new masks from ``state.step_rng`` each time: the runner is told
     (``draws``), so a backend that cannot redo the draws runs them as plain calls.
     """
-    key = (id(X_buf), id(Y_buf))
+    key = (id(X_buf), id(Y_buf), id(S_buf))
     cached = getattr(state, "step_runners", None)
     if cached is None:
         cached = state.step_runners = {}
     entry = cached.get(key)
-    if entry is None or entry[0] is not X_buf or entry[1] is not Y_buf:
+    if entry is None or not all(a is b for a, b in zip(entry[:3], (X_buf, Y_buf, S_buf))):
         Xb, Yb = X_buf[:, :], Y_buf[:, :]
+        Sb = None if S_buf is None else S_buf[:, :]
         total = epoch_total(state, X_buf.dtype)
 
         def step():
-            train_step(state, Xb, Yb, state.step_rng, total)
+            train_step(state, Xb, Yb, state.step_rng, total, Sb)
 
         draws = any(kp < 1.0 for kp in state.arch.keep_probs)
         runner = state.bk.step_runner(step, draws=draws)
-        entry = cached[key] = (X_buf, Y_buf, runner)
-    return entry[2]
+        entry = cached[key] = (X_buf, Y_buf, S_buf, runner)
+    return entry[3]
 
 
 def sample_major(bk, X):

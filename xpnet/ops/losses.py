@@ -7,6 +7,12 @@ where that matters (stable for any ``z``) and ``dZ[L]`` is the gradient with res
 Fused kernels: roles ``value`` and ``delta`` (``xpnet.backends.base.Backend.fused``). Shapes:
 ``ZL, AL, Y (n[L], m)``; the value is a 0-d array (read it with ``bk.item`` once per epoch).
 
+Sample weights: ``weights (1, m)``, one per column with mean 1 over the training set, turn
+the mean into ``1/m sum_j s_j l_j`` (each formula multiplies its per-element terms by them
+before summing) and the output gradient into ``s_j dZ[:, j]`` (the dispatch scales it, for
+every loss: a column's loss depends on that column only). Without weights the formulas and
+fused kernels run exactly as they always did.
+
 To add a loss, subclass ``Loss`` with ``name``, ``output``, ``targets``, ``formula``, its
 ``params`` (name -> default), ``value`` and ``delta``, and decorate it with
 ``@LOSSES.register`` (docs/extending.md).
@@ -32,7 +38,7 @@ class Loss:
     formula = ""
     params = {}
 
-    def value(self, bk, ZL, AL, Y, **params):
+    def value(self, bk, ZL, AL, Y, weights=None, **params):
         raise NotImplementedError(f"loss {self.name!r} defines no value")
 
     def delta(self, bk, ZL, AL, Y, **params):
@@ -57,6 +63,11 @@ def _residual_delta(bk, ZL, AL, Y):
     return bk.subtract(AL, Y)
 
 
+def _weighted(bk, terms, weights):
+    """``terms (n, m)`` times the column weights ``(1, m)`` (unchanged without weights)."""
+    return terms if weights is None else bk.multiply(terms, weights)
+
+
 @LOSSES.register
 class BinaryCrossEntropy(Loss):
     """``J = -1/m sum (y log a + (1 - y) log(1 - a))`` with ``a = sigmoid(z)``, from the logit:
@@ -68,11 +79,11 @@ class BinaryCrossEntropy(Loss):
     default = ("binary",)
     formula = "1/m sum max(z, 0) - z y + log(1 + e^-|z|) | A - Y"
 
-    def value(self, bk, ZL, AL, Y, **params):
+    def value(self, bk, ZL, AL, Y, weights=None, **params):
         m = ZL.shape[1]
         tail = bk.log1p(bk.exp(bk.negative(bk.abs(ZL))))
         per = bk.add(bk.subtract(bk.maximum(ZL, 0), bk.multiply(ZL, Y)), tail)
-        return bk.divide(bk.sum(per), m)
+        return bk.divide(bk.sum(_weighted(bk, per, weights)), m)
 
     def delta(self, bk, ZL, AL, Y, **params):
         return _residual_delta(bk, ZL, AL, Y)
@@ -89,12 +100,14 @@ class CategoricalCrossEntropy(Loss):
     default = ("multiclass",)
     formula = "1/m sum logsumexp(z) - z . y | A - Y"
 
-    def value(self, bk, ZL, AL, Y, **params):
+    def value(self, bk, ZL, AL, Y, weights=None, **params):
         m = ZL.shape[1]
         zmax = bk.max(ZL, axis=0, keepdims=True)
         lse = bk.add(bk.log(bk.sum(bk.exp(bk.subtract(ZL, zmax)), axis=0, keepdims=True)),
                      zmax)
-        return bk.divide(bk.subtract(bk.sum(lse), bk.sum(bk.multiply(ZL, Y))), m)
+        zy = bk.multiply(ZL, Y)
+        return bk.divide(bk.subtract(bk.sum(_weighted(bk, lse, weights)),
+                                     bk.sum(_weighted(bk, zy, weights))), m)
 
     def delta(self, bk, ZL, AL, Y, **params):
         return _residual_delta(bk, ZL, AL, Y)
@@ -110,10 +123,10 @@ class MeanSquaredError(Loss):
     default = ("regression",)
     formula = "1/(2m) sum (a - y)^2 | A - Y"
 
-    def value(self, bk, ZL, AL, Y, **params):
+    def value(self, bk, ZL, AL, Y, weights=None, **params):
         m = ZL.shape[1]
         D = bk.subtract(AL, Y)
-        return bk.divide(bk.sum(bk.multiply(D, D)), 2 * m)
+        return bk.divide(bk.sum(_weighted(bk, bk.multiply(D, D), weights)), 2 * m)
 
     def delta(self, bk, ZL, AL, Y, **params):
         return _residual_delta(bk, ZL, AL, Y)
@@ -132,38 +145,42 @@ class Huber(Loss):
     formula = "1/m sum (r^2/2 if |r| <= delta else delta (|r| - delta/2)) | clip(r, +-delta)"
     params = {"delta": 1.0}
 
-    def value(self, bk, ZL, AL, Y, delta=1.0):
+    def value(self, bk, ZL, AL, Y, weights=None, delta=1.0):
         m = ZL.shape[1]
         r = bk.subtract(AL, Y)
         c = bk.clip(r, -delta, delta)                       # h(r) = c (r - c/2), both cases
         h = bk.multiply(c, bk.subtract(r, bk.multiply(c, bk.scalar(0.5, c))))
-        return bk.divide(bk.sum(h), m)
+        return bk.divide(bk.sum(_weighted(bk, h, weights)), m)
 
     def delta(self, bk, ZL, AL, Y, delta=1.0):
         return bk.clip(bk.subtract(AL, Y), -delta, delta)
 
 
 # --------------------------------------------------------------------------- dispatch
-def value(bk, loss, ZL, AL, Y, **params):
-    """The mean loss (0-d array) on ``bk``: its fused ``value`` kernel, else the formula."""
+def value(bk, loss, ZL, AL, Y, weights=None, **params):
+    """The mean loss (0-d array) on ``bk``: its fused ``value`` kernel, else the formula (with
+    column ``weights (1, m)``: the weighted mean, by the formula)."""
     definition = LOSSES.resolve(loss)
-    kernel = bk.fused.get((definition.name, "value"))
+    kernel = bk.fused.get((definition.name, "value")) if weights is None else None
     if kernel is not None:
         cost = kernel(ZL, AL, Y, **params)
         if cost is not NotImplemented:
             return cost
-    return definition.value(bk, ZL, AL, Y, **params)
+    if weights is None:
+        return definition.value(bk, ZL, AL, Y, **params)
+    return definition.value(bk, ZL, AL, Y, weights=weights, **params)
 
 
-def delta(bk, loss, ZL, AL, Y, **params):
-    """The output gradient ``dZ[L] (n[L], m)`` on ``bk``."""
+def delta(bk, loss, ZL, AL, Y, weights=None, **params):
+    """The output gradient ``dZ[L] (n[L], m)`` on ``bk`` (each column times its weight)."""
     definition = LOSSES.resolve(loss)
     kernel = bk.fused.get((definition.name, "delta"))
+    dZ = NotImplemented
     if kernel is not None:
         dZ = kernel(ZL, AL, Y, **params)
-        if dZ is not NotImplemented:
-            return dZ
-    return definition.delta(bk, ZL, AL, Y, **params)
+    if dZ is NotImplemented:
+        dZ = definition.delta(bk, ZL, AL, Y, **params)
+    return dZ if weights is None else bk.multiply(dZ, weights, out=dZ)
 
 
 def default_loss(kind):
