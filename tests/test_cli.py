@@ -101,6 +101,13 @@ def test_default_train_run(tmp_path):
                                                                    abs=1e-4)
     assert np.asarray(metrics["metrics"]["test"]["confusion_matrix"]).sum() == \
         metrics["n_samples"]["test"]
+    # the time figures add up exactly, under plain names, in the report and metrics.json
+    assert metrics["fit_seconds"] == pytest.approx(
+        metrics["training_seconds"] + metrics["dev_and_progress_seconds"], rel=1e-9)
+    assert metrics["seconds_per_epoch"] == pytest.approx(sum(history["epoch_time"]) / 30)
+    assert "train_seconds" not in metrics
+    assert re.search(r"^time: +[\d.]+ s for 30 epochs: [\d.]+ s of training \([\d.]+ s per "
+                     r"epoch\) \+ [\d.]+ s of dev evaluation and progress", out, re.M)
 
 
 def test_csv_run_then_predict_and_evaluate(tmp_path):
@@ -335,3 +342,23 @@ def test_predict_with_the_wrong_columns(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     proc = xpnet(tmp_path, "--debug", "train", "--data", "nope.csv")
     assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_info_with_an_unusable_xpnet_backend_exits_2_and_says_why():
+    env = dict(os.environ, XPNET_BACKEND="foo")
+    proc = subprocess.run([sys.executable, "-m", "xpnet", "info"], capture_output=True,
+                          text=True, env=env, cwd=ROOT)
+    assert proc.returncode == 2
+    assert "XPNET_BACKEND=foo: NOT USABLE" in proc.stdout
+    assert "XPNET_BACKEND='foo' cannot be used: unknown backend 'foo'" in proc.stderr
+    assert proc.stdout.count("Install it with") <= 1  # the CuPy hint once, where cupy is listed
+
+
+def test_gradcheck_says_failed_when_above_the_threshold():
+    proc = subprocess.run([sys.executable, "-m", "xpnet", "gradcheck", "--threshold", "1e-12"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert "FAILED: above the threshold 1e-12" in proc.stdout and "great" not in proc.stdout
+    ok = subprocess.run([sys.executable, "-m", "xpnet", "gradcheck", "--activation", "tanh"],
+                        capture_output=True, text=True, cwd=ROOT)
+    assert ok.returncode == 0 and "great, backpropagation matches" in ok.stdout

@@ -74,7 +74,7 @@ def run(args):
     for name, shape, d in _per_parameter(arch, approx, grad):
         print(f"{name:<10} {str(shape):>10}  {d:.3e}")
     ok = diff < args.threshold
-    print(f"relative difference {diff:.3e}: {_verdict(diff)}")
+    print(f"relative difference {diff:.3e}: {_verdict(diff, args.threshold)}")
     if not ok and ACTIVATIONS[args.activation].kinked:
         print("note: a ReLU kink (some Z exactly 0, e.g. with dropout and zero biases) also "
               "inflates the difference; compare with --activation tanh")
@@ -108,7 +108,17 @@ def _per_parameter(arch, approx, grad):
     return out
 
 
-def _verdict(diff):
+def _verdict(diff, threshold=1e-7):
+    """The reading of ``diff``: passed or not against ``threshold``, then the course's scale."""
+    if diff >= threshold:
+        return (f"FAILED: above the threshold {threshold:g} "
+                f"({_scale(diff) if diff >= 1e-7 else 'fine by the course scale, but the '}"
+                f"{'' if diff >= 1e-7 else 'threshold asks for less'})")
+    return _scale(diff)
+
+
+def _scale(diff):
+    """The course's reading: < 1e-7 great, < 1e-5 fine, < 1e-3 suspicious, else wrong."""
     if diff < 1e-7:
         return "great, backpropagation matches the numerical gradient"
     if diff < 1e-5:

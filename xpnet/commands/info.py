@@ -17,9 +17,28 @@ def add_parser(subparsers):
 
 
 def run(args):
+    """Print the report; exit 2 when ``XPNET_BACKEND`` names a backend that does not exist or
+    cannot load here (every xpnet command would fail on it), after saying why."""
     for line in info_lines():
         print(line)
+    problem = env_backend_problem()
+    if problem:
+        from ..cli import CLIError
+        raise CLIError(problem)
     return 0
+
+
+def env_backend_problem():
+    """Why ``XPNET_BACKEND`` cannot be used here, or None (unset, or a backend that loads)."""
+    from ..backends import BackendUnavailable, resolve
+    env = os.environ.get("XPNET_BACKEND", "").strip()
+    if not env:
+        return None
+    try:
+        resolve(env)
+    except (BackendUnavailable, ValueError, TypeError) as exc:
+        return f"XPNET_BACKEND={env!r} cannot be used: {exc}"
+    return None
 
 
 def info_lines():
@@ -40,7 +59,10 @@ def info_lines():
 def _backends():
     """``(lines, loaded)``: one line per registered backend, then auto's pick; the backends
     that load as ``{name: Backend}``."""
-    from ..backends import BACKENDS, BackendUnavailable, auto_choice, resolve
+    from ..backends import AUTO_ORDER, BACKENDS, BackendUnavailable, auto_choice, resolve
+
+    def auto_order():
+        return list(AUTO_ORDER)
     lines, loaded = [], {}
     for name in BACKENDS:
         try:
@@ -49,10 +71,17 @@ def _backends():
             lines.append(f"  {name:<6} unavailable: {exc}")
             continue
         lines.append(f"  {name:<6} available (device: {loaded[name].device})")
-    picked, reason = auto_choice()
+    picked, _ = auto_choice()
     env = os.environ.get("XPNET_BACKEND")
-    lines.append(f"  auto -> {picked}: {reason}")
-    lines.append(f"  XPNET_BACKEND={env}" if env else "  XPNET_BACKEND is not set (so: auto)")
+    order = auto_order()
+    skipped = [n for n in order[:order.index(picked)]]
+    lines.append(f"  auto -> {picked}: picked {picked!r} (order: {', '.join(order)})"
+                 + (f"; skipped {', '.join(skipped)}: unavailable, see above" if skipped else ""))
+    problem = env_backend_problem()
+    if env and problem:
+        lines.append(f"  XPNET_BACKEND={env}: NOT USABLE (see the error below)")
+    else:
+        lines.append(f"  XPNET_BACKEND={env}" if env else "  XPNET_BACKEND is not set (so: auto)")
     return lines, loaded
 
 

@@ -181,6 +181,7 @@ def _fit(model, split, values, task):
     display = make_progress(values["epochs"], quiet=values["quiet"],
                             score_name="r2" if task == "regression" else "acc")
     dev = split["dev"] if split["dev"][0].shape[0] else None
+    compile_s = _warm_up(model, split["train"], values["quiet"])
     t0 = time.perf_counter()
     try:
         model.fit(*split["train"], dev=dev, callback=_Monitor(display))
@@ -188,8 +189,43 @@ def _fit(model, split, values, task):
         display.close()
     wall = time.perf_counter() - t0
     h = model.history_
-    return {"wall": wall, "eval_time": max(wall - sum(h["epoch_time"]), 0.0),
+    training = sum(h["epoch_time"])
+    return {"wall": wall, "training": training, "other": max(wall - training, 0.0),
+            "compile": compile_s,
             "dev_history": {"dev_cost": h.get("dev_cost", []), "dev_score": h.get("dev_score", [])}}
+
+
+#: A warm-up longer than this was compiling kernels, not loading them from the cache.
+COMPILE_NOTE_S = 1.0
+
+
+def _warm_up(model, train, quiet):
+    """Run the network once on a few training rows before the real fit, so that the numba
+    backend compiles (first run) or loads (later runs) the kernels it uses outside epoch 1's
+    time, and say so when compiling took a while. Returns the seconds it took (0 for the other
+    backends, which compile nothing)."""
+    import sys
+
+    from ..backends import resolve
+    if resolve(model.backend).name != "numba":
+        return 0.0
+    X, y = train
+    if not quiet:
+        print("numba: preparing the compiled kernels (compiled and cached on the first run, "
+              "loaded from the cache after)...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    twin = type(model)(**{**model.get_params(), "epochs": 1, "early_stopping": False,
+                          "verbose": 0})
+    rows = min(len(y), 2 * (twin.batch_size or 2) + 1)  # full batches (replayed) and a partial
+    try:
+        twin.fit(X[:rows], y[:rows])
+    except ValueError:  # e.g. one class in the first rows: the real fit says what is wrong
+        pass
+    seconds = time.perf_counter() - t0
+    if not quiet and seconds > COMPILE_NOTE_S:
+        print(f"numba: kernels compiled in {seconds:.1f} s and cached; later runs load them "
+              "in well under a second", file=sys.stderr, flush=True)
+    return seconds
 
 
 def _evaluate(model, split):
@@ -214,8 +250,10 @@ def _report(model, data, split, values, task, fit, results):
         f"network:  {_describe_network(model)}",
         f"training: {_describe_training(model, values)}",
         f"backend:  {model.backend_} ({backend_note(values['backend'])}), dtype {values['dtype']}",
-        f"time:     {epochs} epochs in {fit['wall']:.2f} s: {per_epoch:.4f} s per epoch of "
-        f"training, plus {fit['eval_time']:.2f} s of dev evaluation and reporting in all",
+        f"time:     {fit['wall']:.2f} s for {epochs} epochs: {fit['training']:.2f} s of training "
+        f"({per_epoch:.4f} s per epoch) + {fit['other']:.2f} s of dev evaluation and progress"
+        + (f"; before it, {fit['compile']:.2f} s preparing the numba kernels"
+           if fit["compile"] else ""),
     ]
     if (values["task"] == "auto" and task == "classification" and len(model.classes_) > 20
             and data["y"].dtype.kind in "iuf"):
@@ -328,9 +366,11 @@ def _metrics_json(model, data, split, values, task, fit, results):
            "feature_names": list(data["feature_names"]), "target_name": data["target_name"],
            "n_samples": {name: int(X.shape[0]) for name, (X, _) in split.items()},
            "backend": model.backend_, "dtype": values["dtype"], "epochs": model.n_epochs_,
-           "train_seconds": fit["wall"],
-           "dev_eval_seconds": fit["eval_time"],
-           "seconds_per_epoch": sum(model.history_["epoch_time"]) / max(model.n_epochs_, 1),
+           "fit_seconds": fit["wall"],
+           "training_seconds": fit["training"],
+           "dev_and_progress_seconds": fit["other"],
+           "kernel_preparation_seconds": fit["compile"],
+           "seconds_per_epoch": fit["training"] / max(model.n_epochs_, 1),
            "metrics": clean}
     if task == "classification":
         out["classes"] = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
