@@ -75,6 +75,8 @@ OPTIONS = (
     Option("plots", boolean, True, "draw the PNG plots (default: on; needs matplotlib)",
            group="output"),
     Option("quiet", boolean, False, "no progress display", group="output"),
+    Option("force", boolean, False, "reuse an --out folder that holds an earlier run, replacing "
+           "its files", group="output"),
 )
 _BY_DEST = {opt.dest: opt for opt in OPTIONS}
 MODEL_KEYS = tuple(opt.dest for opt in OPTIONS if opt.model)
@@ -145,16 +147,26 @@ def _tomllib():
 
 def resolve_options(args):
     """Merge defaults, ``args.config`` and the flags given into ``{dest: value}``."""
+    return resolve_and_tell(args)[0]
+
+
+def resolve_and_tell(args):
+    """``(values, given)``: ``resolve_options``'s values and the names set by the config file
+    or a flag (the rest are defaults)."""
     values = {opt.dest: opt.default for opt in OPTIONS}
+    given = set()
     if getattr(args, "config", None):
-        values.update(load_config(args.config))
+        from_file = load_config(args.config)
+        values.update(from_file)
+        given.update(from_file)
     for opt in OPTIONS:
         if hasattr(args, opt.dest):  # given on the command line (None included: --seed none)
             values[opt.dest] = getattr(args, opt.dest)
-    return values
+            given.add(opt.dest)
+    return values, given
 
 
-def dump_config(values, skip=("out", "quiet", "plots")):
+def dump_config(values, skip=("out", "quiet", "plots", "force")):
     """``values`` as TOML text that ``--config`` reads back (None values as comments)."""
     lines = ["# xpnet train settings of this run; rerun with: xpnet train --config "
              "config.toml"]

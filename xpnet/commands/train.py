@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from ..cli import CLIError
-from ._options import MODEL_KEYS, add_options, dump_config, resolve_options
+from ._options import MODEL_KEYS, add_options, dump_config, resolve_and_tell
 
 DESCRIPTION = """Train a network and save the run. With no options: the bundled handwritten
 digits, one hidden layer of 64 ReLU units, Adam, 30 epochs. The data is split (seeded,
@@ -53,13 +53,16 @@ def add_parser(subparsers):
 
 
 def run(args):
-    values = resolve_options(args)
+    values, given = resolve_and_tell(args)
+    if values["data"] is not None and "dataset" in given:
+        raise CLIError(f"--dataset {values['dataset']} and --data {values['data']} both name "
+                       "the data; give one of them")
     _check_backend(values["backend"])
     data = _load(values)
     task = _resolve_task(values["task"], data)
     split = _split(data, values, task)
     model = _make_model(values, task)
-    out, created = _run_folder(values["out"], data["label"])
+    out, created = _run_folder(values["out"], data["label"], values["force"])
     try:
         fit = _fit(model, split, values, task)
         if data["named"]:  # predict/evaluate find the columns by these names
@@ -181,7 +184,7 @@ def _fit(model, split, values, task):
     display = make_progress(values["epochs"], quiet=values["quiet"],
                             score_name="r2" if task == "regression" else "acc")
     dev = split["dev"] if split["dev"][0].shape[0] else None
-    compile_s = _warm_up(model, split["train"], values["quiet"])
+    compile_s = _warm_up(model, split["train"], values["quiet"], values["epochs"])
     t0 = time.perf_counter()
     try:
         model.fit(*split["train"], dev=dev, callback=_Monitor(display))
@@ -199,17 +202,26 @@ def _fit(model, split, values, task):
 COMPILE_NOTE_S = 1.0
 
 
-def _warm_up(model, train, quiet):
-    """Run the network once on a few training rows before the real fit, so that the numba
-    backend compiles (first run) or loads (later runs) the kernels it uses outside epoch 1's
-    time, and say so when compiling took a while. Returns the seconds it took (0 for the other
-    backends, which compile nothing)."""
+#: A loops-backend run estimated longer than this is announced before it starts.
+LONG_RUN_S = 60.0
+
+
+def _warm_up(model, train, quiet, epochs):
+    """Run the network once on a few training rows before the real fit. On the numba backend
+    that compiles (first run) or loads (later runs) the kernels it uses outside epoch 1's
+    time, said when compiling took a while; on the loops backend it times the for-loops and
+    says how long the run will take when that is long. Returns the numba preparation's
+    seconds (0 on the other backends)."""
     import sys
 
     from ..backends import resolve
-    if resolve(model.backend).name != "numba":
+    name = resolve(model.backend).name
+    if name not in ("numba", "loops"):
         return 0.0
     X, y = train
+    if name == "loops":
+        _estimate_loops(model, X, y, epochs, quiet)
+        return 0.0
     if not quiet:
         print("numba: preparing the compiled kernels (compiled and cached on the first run, "
               "loaded from the cache after)...", file=sys.stderr, flush=True)
@@ -226,6 +238,39 @@ def _warm_up(model, train, quiet):
         print(f"numba: kernels compiled in {seconds:.1f} s and cached; later runs load them "
               "in well under a second", file=sys.stderr, flush=True)
     return seconds
+
+
+def _estimate_loops(model, X, y, epochs, quiet):
+    """Time one epoch of the loops backend on 8 and on 24 rows and extrapolate the time per
+    row (the difference, free of the fixed costs) to the whole run."""
+    import sys
+
+    twin = type(model)(**{**model.get_params(), "epochs": 1, "early_stopping": False,
+                          "verbose": 0})
+    times = []
+    for rows in (8, 24):
+        t0 = time.perf_counter()
+        try:
+            twin.fit(X[:rows], y[:rows])
+        except ValueError:
+            return None
+        times.append(time.perf_counter() - t0)
+    if len(y) < 24:
+        return None
+    estimate = max(times[1] - times[0], 0.0) / 16 * len(y) * epochs
+    if not quiet and estimate > LONG_RUN_S:
+        print(f"loops: this run will take about {_duration(estimate)} (the loops backend is the "
+              f"course's for-loop baseline, thousands of times slower than numpy); "
+              f"--backend numpy or numba trains it in seconds", file=sys.stderr, flush=True)
+    return estimate
+
+
+def _duration(seconds):
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _evaluate(model, split):
@@ -300,11 +345,24 @@ def _decay_text(spec):
 
 
 # --------------------------------------------------------------------------------- files
-def _run_folder(out, label):
-    """``(folder, created)``: ``out``, or a new ``./xpnet-runs/<time>-<label>/``."""
+#: The files a run writes into its folder (a reused folder loses the old ones first).
+RUN_FILES = ("model.npz", "history.json", "metrics.json", "report.txt", "config.toml",
+             "curves.png", "decision_regions.png")
+
+
+def _run_folder(out, label, force=False):
+    """``(folder, created)``: ``out``, or a new ``./xpnet-runs/<time>-<label>/``. An ``out``
+    that holds an earlier run is refused unless ``force``; with it, that run's files go."""
     if out is not None:
         if os.path.exists(out) and not os.path.isdir(out):
             raise CLIError(f"--out {out!r} is a file; give a folder for the run")
+        old = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+        if old and not force:
+            raise CLIError(f"--out {out!r} already holds a run ({', '.join(old[:3])}"
+                           f"{', ...' if len(old) > 3 else ''}); pass --force to replace it, "
+                           "or name a new folder")
+        for name in old:  # --force: no stale plot of the old run stays beside the new one
+            os.remove(os.path.join(out, name))
         created = not os.path.exists(out)
         os.makedirs(out, exist_ok=True)
         return out, created

@@ -13,6 +13,8 @@ import math
 import os
 import sys
 
+import numpy as np
+
 from ..cli import CLIError
 from ..ops import OPTIMIZERS
 from ..ops.optimizers import Adam
@@ -28,9 +30,14 @@ def add_parser(subparsers):
                     "hidden width, the mini-batch size, L2 and the momentum beta "
                     "(beta = 1 - 10 ** r), then a finer second round around the best trial. "
                     "Trials are scored on a dev split; the best is scored on the test split.")
-    p.add_argument("--dataset", default="digits",
+    p.add_argument("--dataset", default=None,
                    help="dataset name (digits, iris, planar, moons, spirals, blobs; "
                         "default digits)")
+    p.add_argument("--data", metavar="FILE", default=None,
+                   help="your own data instead: a CSV file with a header row, or NPZ with "
+                        "arrays X and y (as xpnet train reads it)")
+    p.add_argument("--target", metavar="COLUMN", default=None,
+                   help="the CSV column to predict (default: the last column)")
     p.add_argument("--trials", type=int, default=10, help="first-round trials (default 10)")
     p.add_argument("--refine-trials", type=int, default=None,
                    help="second-round trials (default: half of --trials)")
@@ -83,20 +90,21 @@ def _check_args(args):
 def run(args):
     from .. import datasets
     from ..network.data import train_dev_test_split
-    from ..network.estimator import NeuralNetwork
+    from ..network.estimator import NeuralNetwork, NeuralNetworkRegressor
     from ..network.search import random_search
 
     _check_args(args)
-    generated = str(args.dataset).strip().lower() not in ("iris", "digits")
-    X, y = datasets.load(args.dataset, **({"seed": args.seed} if generated else {}))
+    X, y, label, regression = _load(args, datasets)
     split = train_dev_test_split(X, y, dev=args.dev, test=args.test, seed=args.seed,
-                                 stratify=True)
-    base = NeuralNetwork(optimizer=args.optimizer, epochs=args.epochs, seed=args.seed,
-                         backend=args.backend)
+                                 stratify=not regression)
+    model_class = NeuralNetworkRegressor if regression else NeuralNetwork
+    base = model_class(optimizer=args.optimizer, epochs=args.epochs, seed=args.seed,
+                       backend=args.backend)
     space = search_space(args.optimizer)
     total = args.trials + (0 if args.no_refine else (args.refine_trials or
                                                        max(1, args.trials // 2)))
-    print(f"xpnet tune: {args.dataset}, {len(split.y_train)} train / {len(split.y_dev)} dev / "
+    metric = "R^2" if regression else "accuracy"
+    print(f"xpnet tune: {label}, {len(split.y_train)} train / {len(split.y_dev)} dev / "
           f"{len(split.y_test)} test, {total} trials of {args.epochs} epochs ({args.optimizer})",
           file=sys.stderr, flush=True)
     trials = random_search(
@@ -108,14 +116,34 @@ def run(args):
     best = trials[0]
     test_score = None
     if math.isfinite(best["dev_score"]):
-        model = NeuralNetwork(**{**base.get_params(), **best["params"]})
+        model = model_class(**{**base.get_params(), **best["params"]})
         model.fit(split.X_train, split.y_train)
         test_score = model.score(split.X_test, split.y_test)
         print(f"\nbest (trial {best['trial']}): {_format_params(best['params'])}\n"
-              f"dev accuracy {best['dev_score']:.4f}, test accuracy {test_score:.4f}")
+              f"dev {metric} {best['dev_score']:.4f}, test {metric} {test_score:.4f}")
     if args.json:
         _write_json(args, trials, test_score)
     return 0
+
+
+def _load(args, datasets):
+    """``(X, y, label, regression)`` from ``--data``/``--target`` or ``--dataset``."""
+    if args.data is not None:
+        if args.dataset is not None:
+            raise CLIError(f"--dataset {args.dataset} and --data {args.data} both name the "
+                           "data; give one of them")
+        from ..io import load_table
+        table = load_table(os.path.abspath(args.data), target=args.target)
+        y = table.y
+        regression = y.dtype.kind == "f" and not np.all(y == np.round(y))
+        return table.X, (y.astype(np.float64) if regression else y), args.data, regression
+    if args.target is not None:
+        raise CLIError("--target names a column of a --data file; the datasets have their "
+                       "targets built in")
+    name = args.dataset or "digits"
+    generated = str(name).strip().lower() not in ("iris", "digits")
+    X, y = datasets.load(name, **({"seed": args.seed} if generated else {}))
+    return X, y, name, False
 
 
 def _progress(total):
@@ -170,8 +198,8 @@ def _json_safe(value):
 
 
 def _write_json(args, trials, test_score):
-    doc = {"dataset": args.dataset, "seed": args.seed, "epochs": args.epochs,
-           "optimizer": args.optimizer, "test_score_of_best": test_score,
+    doc = {"dataset": args.dataset, "data": args.data, "seed": args.seed,
+           "epochs": args.epochs, "optimizer": args.optimizer, "test_score_of_best": test_score,
            "trials": _json_safe(trials)}
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
