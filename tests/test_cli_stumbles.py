@@ -73,3 +73,31 @@ def test_tune_reads_a_data_file_like_train(tmp_path, capsys):
     assert "dev R^2" in out.out and "reg.csv" in out.err
     assert cli.main(["tune", "--data", str(tmp_path / "reg.csv"), "--dataset", "iris"]) == 2
     assert "both name the data" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dataset", ["digits", "iris", "planar", "moons", "spirals", "blobs"])
+def test_every_bundled_dataset_trains_well_with_the_defaults(dataset, tmp_path):
+    """``xpnet train --dataset NAME`` with nothing else: the defaults suit digits, and the
+    other datasets' presets (named in the report) make each of them learn too."""
+    import json
+
+    assert cli.main(["train", "--dataset", dataset, "--quiet", "--no-plots", "--backend",
+                     "numpy", "--out", str(tmp_path / "r")]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["metrics"]["test"]["accuracy"] >= 0.9
+    report = (tmp_path / "r" / "report.txt").read_text()
+    assert ("preset:" in report) == (dataset in train.PRESETS)
+    assert metrics["preset"] == {k: list(v) if isinstance(v, tuple) else v
+                                 for k, v in train.PRESETS.get(dataset, {}).items()}
+
+
+def test_flags_and_config_override_a_preset(tmp_path):
+    import json
+
+    (tmp_path / "c.toml").write_text("learning_rate = 0.005\n")
+    assert cli.main(["train", "--dataset", "moons", "--epochs", "3", "--config",
+                     str(tmp_path / "c.toml"), "--quiet", "--no-plots", "--backend", "numpy",
+                     "--out", str(tmp_path / "r")]) == 0
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["preset"] == {"hidden": [32, 32]}
+    assert "learning_rate = 0.005" in (tmp_path / "r" / "config.toml").read_text()
