@@ -157,7 +157,11 @@ def cli_params(settings):
     """The ``get_params()`` a model of ``xpnet train`` with ``settings`` must have: the CLI
     defaults, overridden by ``settings``; ``task`` auto resolves to classification on the
     class-labelled datasets used here."""
+    from xpnet.commands.train import PRESETS
+
     params = {h.name: h.flag_default if h.cli else h.default for h in NETWORK}
+    if settings.get("data") is None:  # the dataset's preset, under the settings given
+        params.update(PRESETS.get(settings.get("dataset", "digits"), {}))
     params.update({k: v for k, v in settings.items() if k in params})
     if params["task"] == "auto":
         params["task"] = "classification"

@@ -167,20 +167,30 @@ def resolve_and_tell(args):
 
 
 def dump_config(values, skip=("out", "quiet", "plots", "force")):
-    """``values`` as TOML text that ``--config`` reads back (None values as comments)."""
+    """``values`` as TOML text that ``--config`` reads back. A None is written as the text its
+    converter reads as None ("none", "full"), so that it stays set on a rerun (a dataset's
+    preset must not fill it in); where no text means None, as a comment."""
     lines = ["# xpnet train settings of this run; rerun with: xpnet train --config "
              "config.toml"]
     for opt in OPTIONS:
         if opt.dest in skip:
             continue
         value = values.get(opt.dest)
-        if value is None and opt.none_text:
-            lines.append(f"{opt.dest} = {_toml_value(opt.none_text)}")
+        text = opt.none_text or "none"
+        if value is None and _reads_as_none(opt, text):
+            lines.append(f"{opt.dest} = {_toml_value(text)}")
         elif value is None:
             lines.append(f"# {opt.dest} = (not set)")
         else:
             lines.append(f"{opt.dest} = {_toml_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _reads_as_none(opt, text):
+    try:
+        return opt.convert(text) is None
+    except (Bad, TypeError, ValueError):
+        return False
 
 
 def _toml_value(value):
