@@ -250,8 +250,7 @@ def _warm_up(model, train, quiet, epochs):
         print("numba: preparing the compiled kernels (compiled and cached on the first run, "
               "loaded from the cache after)...", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
-    twin = type(model)(**{**model.get_params(), "epochs": 1, "early_stopping": False,
-                          "verbose": 0})
+    twin = _one_epoch_twin(model)
     rows = min(len(y), 2 * (twin.batch_size or 2) + 1)  # full batches (replayed) and a partial
     try:
         twin.fit(X[:rows], y[:rows])
@@ -264,13 +263,19 @@ def _warm_up(model, train, quiet, epochs):
     return seconds
 
 
+def _one_epoch_twin(model):
+    """A fresh model of ``model``'s settings that trains one epoch, quietly, without a dev
+    split: what the warm-up and the loops estimate run on a few rows."""
+    return type(model)(**{**model.get_params(), "epochs": 1, "early_stopping": False,
+                          "verbose": 0})
+
+
 def _estimate_loops(model, X, y, epochs, quiet):
     """Time one epoch of the loops backend on 8 and on 24 rows and extrapolate the time per
     row (the difference, free of the fixed costs) to the whole run."""
     import sys
 
-    twin = type(model)(**{**model.get_params(), "epochs": 1, "early_stopping": False,
-                          "verbose": 0})
+    twin = _one_epoch_twin(model)
     times = []
     for rows in (8, 24):
         t0 = time.perf_counter()

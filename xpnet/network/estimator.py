@@ -237,17 +237,28 @@ class NeuralNetwork(Estimator):
         st = _State()
         st.bk, st.dtype = bk, np.dtype(hp["dtype"])
         self._bk, self._dtype = bk, st.dtype
-        st.arch = Architecture((self.n_features_in_,) + hidden + (n_out,), hp["activation"],
-                               loss.output, loss=loss.name,
-                               loss_params={k: hp[k] for k in loss.params},
-                               slope=hp["leaky_slope"], batch_norm=hp["batch_norm"],
-                               keep_prob=hp["keep_prob"])
+        st.arch = self._architecture(hidden, loss, n_out)
         st.params = initialize_parameters(st.arch, hp["init"], hp["seed"], st.dtype, bk)
         st.grads = st.params.zeros_like(prefix="d")
         st.bn_state = initialize_bn_state(st.arch, st.params)
         st.optimizer = make_optimizer(hp["optimizer"],
                                       **{k: hp[k] for k in OPTIMIZER_SETTINGS})
         st.optimizer.init(st.params)
+        return self._publish(st, bk, m)
+
+    def _architecture(self, hidden, loss, n_out):
+        """The network the hyperparameters describe: ``(n[0],) + hidden + (n_out,)`` with
+        ``loss`` through its output activation."""
+        hp = self._hp
+        return Architecture((self.n_features_in_,) + hidden + (n_out,), hp["activation"],
+                            loss.output, loss=loss.name,
+                            loss_params={k: hp[k] for k in loss.params},
+                            slope=hp["leaky_slope"], batch_norm=hp["batch_norm"],
+                            keep_prob=hp["keep_prob"])
+
+    def _publish(self, st, bk, m):
+        """The batch size and L2 of the state; the fitted attributes the state now holds."""
+        hp = self._hp
         st.batch_size = None if hp["batch_size"] is None else min(hp["batch_size"], m)
         st.l2 = hp["l2"]
         self.arch_, self._params, self._bn_state = st.arch, st.params, st.bn_state
@@ -274,10 +285,7 @@ class NeuralNetwork(Estimator):
             st.params, st.bn_state = (FlatParams(bk, p.layout, p.dtype, buffer=bk.asarray(
                 p.backend.to_numpy(p.flat), dtype=p.dtype)) for p in (st.params, st.bn_state))
         self._bk = bk
-        st.arch = Architecture(dims, hp["activation"], loss.output, loss=loss.name,
-                               loss_params={k: hp[k] for k in loss.params},
-                               slope=hp["leaky_slope"], batch_norm=hp["batch_norm"],
-                               keep_prob=hp["keep_prob"])
+        st.arch = self._architecture(hidden, loss, n_out)
         st.grads = st.params.zeros_like(prefix="d")
         optimizer = getattr(self, "_optimizer", None)
         fresh = make_optimizer(hp["optimizer"], **{k: hp[k] for k in OPTIMIZER_SETTINGS})
@@ -286,11 +294,7 @@ class NeuralNetwork(Estimator):
             optimizer = fresh
             optimizer.init(st.params)
         st.optimizer = optimizer
-        st.batch_size = None if hp["batch_size"] is None else min(hp["batch_size"], m)
-        st.l2 = hp["l2"]
-        self.arch_, self._params, self._bn_state = st.arch, st.params, st.bn_state
-        self.backend_ = bk.name
-        return st
+        return self._publish(st, bk, m)
 
     def _train(self, st, X, Y, X_dev, Y_dev, rng, callback, epochs=None, resume=False):
         hp = self._hp

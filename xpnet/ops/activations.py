@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import Registry
+from .registry import Registry, fused
 
 ACTIVATIONS = Registry("activation", roles=("forward", "backward", "bias_forward"))
 
@@ -238,23 +238,15 @@ class GELU(Activation):
 def forward(bk, activation, Z, slope=0.01):
     """``A = g(Z)`` on ``bk``: its fused ``forward`` kernel, else the definition's formula."""
     act = ACTIVATIONS.resolve(activation)
-    kernel = bk.fused.get((act.name, "forward"))
-    if kernel is not None:
-        A = kernel(Z, slope)
-        if A is not NotImplemented:
-            return A
-    return act.forward(bk, Z, slope)
+    A = fused(bk, act.name, "forward", Z, slope)
+    return act.forward(bk, Z, slope) if A is NotImplemented else A
 
 
 def backward(bk, activation, dA, Z, A, slope=0.01):
     """``dZ = dA * g'(Z)`` on ``bk`` (``A = g(Z)`` from the forward pass)."""
     act = ACTIVATIONS.resolve(activation)
-    kernel = bk.fused.get((act.name, "backward"))
-    if kernel is not None:
-        dZ = kernel(dA, Z, A, slope)
-        if dZ is not NotImplemented:
-            return dZ
-    return act.backward(bk, dA, Z, A, slope)
+    dZ = fused(bk, act.name, "backward", dA, Z, A, slope)
+    return act.backward(bk, dA, Z, A, slope) if dZ is NotImplemented else dZ
 
 
 def linear_activation_forward(bk, W, A_prev, b, activation, slope=0.01):
@@ -265,11 +257,9 @@ def linear_activation_forward(bk, W, A_prev, b, activation, slope=0.01):
     Z = bk.matmul(W, A_prev)
     if b is None:
         return Z, forward(bk, act, Z, slope)
-    kernel = bk.fused.get((act.name, "bias_forward"))
-    if kernel is not None:
-        ZA = kernel(Z, b, slope)
-        if ZA is not NotImplemented:
-            return ZA
+    ZA = fused(bk, act.name, "bias_forward", Z, b, slope)
+    if ZA is not NotImplemented:
+        return ZA
     Z = bk.add(Z, b, out=Z)
     return Z, forward(bk, act, Z, slope)
 

@@ -20,7 +20,7 @@ To add a loss, subclass ``Loss`` with ``name``, ``output``, ``targets``, ``formu
 
 from __future__ import annotations
 
-from .registry import Registry
+from .registry import Registry, fused
 
 LOSSES = Registry("loss", roles=("value", "delta"))
 #: The kinds of target a loss can fit; the estimators pick ``default_loss(kind)``.
@@ -161,23 +161,19 @@ def value(bk, loss, ZL, AL, Y, weights=None, **params):
     """The mean loss (0-d array) on ``bk``: its fused ``value`` kernel, else the formula (with
     column ``weights (1, m)``: the weighted mean, by the formula)."""
     definition = LOSSES.resolve(loss)
-    kernel = bk.fused.get((definition.name, "value")) if weights is None else None
-    if kernel is not None:
-        cost = kernel(ZL, AL, Y, **params)
-        if cost is not NotImplemented:
-            return cost
+    cost = NotImplemented
     if weights is None:
-        return definition.value(bk, ZL, AL, Y, **params)
-    return definition.value(bk, ZL, AL, Y, weights=weights, **params)
+        cost = fused(bk, definition.name, "value", ZL, AL, Y, **params)
+    if cost is NotImplemented:  # weights only when given: a loss written without them still runs
+        cost = definition.value(bk, ZL, AL, Y, **params) if weights is None else \
+            definition.value(bk, ZL, AL, Y, weights=weights, **params)
+    return cost
 
 
 def delta(bk, loss, ZL, AL, Y, weights=None, **params):
     """The output gradient ``dZ[L] (n[L], m)`` on ``bk`` (each column times its weight)."""
     definition = LOSSES.resolve(loss)
-    kernel = bk.fused.get((definition.name, "delta"))
-    dZ = NotImplemented
-    if kernel is not None:
-        dZ = kernel(ZL, AL, Y, **params)
+    dZ = fused(bk, definition.name, "delta", ZL, AL, Y, **params)
     if dZ is NotImplemented:
         dZ = definition.delta(bk, ZL, AL, Y, **params)
     return dZ if weights is None else bk.multiply(dZ, weights, out=dZ)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import Registry
+from .registry import Registry, fused
 
 OPTIMIZERS = Registry("optimizer", roles=("update",))
 
@@ -174,10 +174,14 @@ def update(bk, optimizer, theta, grad, state, lr, t, **hp):
     """One update of ``optimizer`` on ``bk``: its fused ``update`` kernel, else the formula.
     ``hp`` may omit settings (their ``DEFAULTS`` apply)."""
     definition = OPTIMIZERS.resolve(optimizer)
-    values = {name: hp.get(name, DEFAULTS[name]) for name in definition.uses}
-    kernel = bk.fused.get((definition.name, "update"))
-    if kernel is None or kernel(theta, grad, state, lr, t, values) is NotImplemented:
-        definition.update(bk, theta, grad, state, lr, t, values)
+    _apply(bk, definition, theta, grad, state, lr, t,
+           {name: hp.get(name, DEFAULTS[name]) for name in definition.uses})
+
+
+def _apply(bk, definition, theta, grad, state, lr, t, hp):
+    """The fused ``update`` kernel of ``definition`` on ``bk``, else its formula."""
+    if fused(bk, definition.name, "update", theta, grad, state, lr, t, hp) is NotImplemented:
+        definition.update(bk, theta, grad, state, lr, t, hp)
 
 
 class Optimizer:
@@ -219,12 +223,8 @@ class Optimizer:
 
     def step(self, params, grads, lr):
         self.t += 1
-        bk = params.backend
-        definition = self.definition
-        kernel = bk.fused.get((definition.name, "update"))
-        if kernel is None or kernel(params.flat, grads.flat, self._state, lr, self.t,
-                                    self.hp) is NotImplemented:
-            definition.update(bk, params.flat, grads.flat, self._state, lr, self.t, self.hp)
+        _apply(params.backend, self.definition, params.flat, grads.flat, self._state, lr,
+               self.t, self.hp)
 
     def state(self):
         """``{slot: flat array}`` of the optimizer's buffers (for inspection and tests)."""

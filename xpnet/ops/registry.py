@@ -76,6 +76,13 @@ class Registry(Mapping):
         return f"<{self.kind} registry: {self.choices()}>"
 
 
+def fused(bk, name, role, *args, **kwargs):
+    """Run ``bk``'s fused kernel for ``(name, role)``; ``NotImplemented`` when it has none or
+    the kernel declines the input (then the caller runs the op's formula)."""
+    kernel = bk.fused.get((name, role))
+    return NotImplemented if kernel is None else kernel(*args, **kwargs)
+
+
 def check_kernel_table(table, registries, backend_name):
     """Raise a ValueError for a fused-kernel table entry ``(name, role)`` that names no
     registered op or a role its kind does not have: a misspelt kernel must fail when the backend
