@@ -52,26 +52,62 @@ class Activation:
 
     # ------------------------------------------------------------ learner-facing view
     def __call__(self, Z, slope=0.01, backend=None):
-        """``A = g(Z)`` on ``backend`` (default: the current one); ``Z`` any array-like."""
+        """``A = g(Z)`` on ``backend`` (default: the current one). ``Z``: a Python number, a
+        0-d, 1-d or 2-d array-like of any numeric dtype; integers are computed as float64.
+        Returns floats of ``Z``'s shape (a Python float for a Python number)."""
         bk = _backend(backend)
-        return forward(bk, self, _floats(bk, Z), slope)
+        Z2, restore, _ = _learner_input(bk, Z, "Z")
+        return restore(forward(bk, self, Z2, slope))
 
     def derivative(self, dA, Z, A=None, slope=0.01, backend=None):
-        """``dZ = dA * g'(Z)``; ``A`` (the forward output) is recomputed when not given."""
+        """``dZ = dA * g'(Z)``; ``A`` (the forward output) is recomputed when not given.
+        Takes the same inputs as the call, ``dA`` (and ``A``) of ``Z``'s shape."""
         bk = _backend(backend)
-        Z, dA = _floats(bk, Z), bk.asarray(dA, dtype=None)
-        if A is None:
-            A = forward(bk, self, Z, slope)
-        return backward(bk, self, dA, Z, A, slope)
+        Z2, restore, shape = _learner_input(bk, Z, "Z")
+        dA2 = _learner_input(bk, dA, "dA", shape, Z2.dtype)[0]
+        A2 = forward(bk, self, Z2, slope) if A is None else \
+            _learner_input(bk, A, "A", shape, Z2.dtype)[0]
+        return restore(backward(bk, self, dA2, Z2, A2, slope))
 
     def __repr__(self):
         return f"<activation {self.name}: {self.formula}>"
 
 
-def _floats(bk, x):
-    x = bk.asarray(x)
-    return x if getattr(x, "dtype", None) is not None and x.dtype.kind == "f" else \
-        bk.asarray(x, dtype="float64")
+def _learner_input(bk, x, name, shape=None, dtype=None):
+    """``(x2, restore, shape)``: ``x`` as a float array of at least one dimension (the primitives
+    write into ``out=`` buffers, which 0-d results are not) and the function giving a result
+    back the input's form: a Python float for a Python number, a 0-d array for a 0-d one.
+    ``shape``/``dtype``: those ``x`` must have (``dA`` and ``A`` follow ``Z``)."""
+    scalar = isinstance(x, (int, float)) and not isinstance(x, bool)
+    x = _floats(bk, x, name)
+    given = tuple(x.shape)
+    if shape is not None and given != shape:
+        raise ValueError(f"{name} has shape {tuple(x.shape)} but Z has shape {shape}; "
+                         "give arrays of one shape")
+    if dtype is not None and x.dtype != dtype:
+        x = bk.astype(x, dtype)
+    if x.ndim > 0:
+        return x, lambda out: out, given
+    x = bk.asarray(bk.to_numpy(x).reshape(1), dtype=x.dtype)
+    if scalar:
+        return x, lambda out: float(bk.item(out)), given
+    return x, lambda out: bk.asarray(bk.to_numpy(out).reshape(()), dtype=out.dtype), given
+
+
+def _floats(bk, x, name="Z"):
+    """``x`` on ``bk``; float arrays keep their dtype, other numbers become float64."""
+    try:
+        x = bk.asarray(x)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a number or an array of numbers, got "
+                        f"{type(x).__name__}: {exc}") from None
+    kind = getattr(getattr(x, "dtype", None), "kind", None)
+    if kind == "f":
+        return x
+    if kind not in ("i", "u", "b"):
+        raise TypeError(f"{name} must be a number or an array of numbers, got an array of "
+                        f"dtype {getattr(x, 'dtype', type(x).__name__)}")
+    return bk.asarray(x, dtype="float64")
 
 
 def _same(dA, Z, A):
