@@ -140,7 +140,7 @@ def test_predict_validation_errors(rng):
     ("activation", "swish", ValueError),
     ("optimizer", "lbfgs", ValueError), ("learning_rate", -1.0, ValueError),
     ("epochs", 0, ValueError), ("batch_size", 0, ValueError), ("keep_prob", 1.5, ValueError),
-    ("init", "glorot", ValueError), ("dtype", "int8", ValueError), ("backend", "tpu", ValueError),
+    ("init", "lecun", ValueError), ("dtype", "int8", ValueError), ("backend", "tpu", ValueError),
     ("l2", -0.1, ValueError),
 ])
 def test_hyperparameter_errors(rng, param, value, error):

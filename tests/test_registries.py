@@ -251,7 +251,9 @@ def test_adamw_without_decay_is_adam(rng):
 #: here independently of the code (a new initializer must add its formula).
 EXPECTED_SCALE = {"zeros": lambda n_prev, n: 0.0, "random": lambda n_prev, n: 0.01,
                   "xavier": lambda n_prev, n: math.sqrt(1.0 / n_prev),
-                  "he": lambda n_prev, n: math.sqrt(2.0 / n_prev)}
+                  "he": lambda n_prev, n: math.sqrt(2.0 / n_prev),
+                  "glorot": lambda n_prev, n: math.sqrt(2.0 / (n_prev + n)),
+                  "large": lambda n_prev, n: 10.0}
 
 
 @pytest.mark.parametrize("name", list(INITIALIZERS))

@@ -53,6 +53,18 @@ class SmallRandom(Initializer):
 
 
 @INITIALIZERS.register
+class Large(Initializer):
+    """``N(0, 1) * 10``, the course's too-large initialization (its cost starts huge and the
+    sigmoid output saturates; kept for the demonstration)."""
+
+    name = "large"
+    formula = "N(0, 1) * 10"
+
+    def scale(self, n_prev, n):
+        return 10.0
+
+
+@INITIALIZERS.register
 class Xavier(Initializer):
     """``N(0, 1) * sqrt(1 / n[l-1])`` (suits tanh)."""
 
@@ -74,6 +86,18 @@ class He(Initializer):
         return math.sqrt(2.0 / n_prev)
 
 
+@INITIALIZERS.register
+class Glorot(Initializer):
+    """``N(0, 1) * sqrt(2 / (n[l-1] + n[l]))`` (Glorot & Bengio 2010, the course's third
+    variant: the mean of the fan-in and fan-out variances)."""
+
+    name = "glorot"
+    formula = "N(0, 1) * sqrt(2 / (n[l-1] + n[l]))"
+
+    def scale(self, n_prev, n):
+        return math.sqrt(2.0 / (n_prev + n))
+
+
 #: The initializer the estimators and ``initialize_parameters`` use by default.
 DEFAULT_INIT = He.name
 
@@ -85,7 +109,9 @@ def weight_scale(init, n_prev, n):
 
 
 def draw_weights(init, layer_dims, rng):
-    """Host arrays ``{"W1": (n[1], n[0]), ...}`` drawn in layer order from ``rng``."""
+    """Host arrays ``{"W1": (n[1], n[0]), ...}`` drawn in layer order from ``rng`` (a NumPy
+    ``Generator``, or a legacy ``RandomState``: ``RandomState(s).standard_normal(shape)`` is
+    the course's ``np.random.seed(s); np.random.randn(*shape)``)."""
     definition = INITIALIZERS.resolve(init)
     out = {}
     for l in range(1, len(layer_dims)):
