@@ -44,15 +44,31 @@ def gradient_check(X, Y, arch, params=None, epsilon=1e-7, l2=0.0, seed=0, backen
     _, caches = cost_at()
     grad = bk.to_numpy(backward(Y, caches, params, arch, l2=l2, backend=bk,
                                 weights=weights).flat).copy()
-    theta = params.flat
+    approx = numerical_gradient(lambda: cost_at()[0], params.flat, epsilon, backend=bk)
+    diff = relative_difference(approx, grad)
+    return (diff, approx, grad) if return_vectors else diff
+
+
+def numerical_gradient(J, theta, epsilon=1e-7, backend=None):
+    """Two-sided differences ``(J(theta + eps e_i) - J(theta - eps e_i)) / (2 eps)`` for each
+    entry of the 1-D array ``theta``, which is nudged in place (and restored) while ``J()``,
+    taking no argument, reads it. Returns a float64 NumPy vector."""
+    bk = resolve(backend)
     approx = np.empty(theta.shape[0])
     for i in range(theta.shape[0]):
         original = float(bk.to_numpy(theta[i:i + 1])[0])
         theta[i] = original + epsilon
-        plus, _ = cost_at()
+        plus = J()
         theta[i] = original - epsilon
-        minus, _ = cost_at()
+        minus = J()
         theta[i] = original
         approx[i] = (plus - minus) / (2 * epsilon)
-    diff = np.linalg.norm(approx - grad) / (np.linalg.norm(approx) + np.linalg.norm(grad))
-    return (float(diff), approx, grad) if return_vectors else float(diff)
+    return approx
+
+
+def relative_difference(approx, grad):
+    """``||approx - grad|| / (||approx|| + ||grad||)``; 0 when both are zero."""
+    approx, grad = np.asarray(approx, dtype=np.float64), np.asarray(grad, dtype=np.float64)
+    numerator = np.linalg.norm(grad - approx)
+    denominator = np.linalg.norm(grad) + np.linalg.norm(approx)
+    return float(numerator / denominator) if denominator else 0.0

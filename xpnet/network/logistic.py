@@ -23,6 +23,21 @@ from .weights import check_sample_weight
 BCE = LOSSES.resolve(losses.default_loss("binary"))
 
 
+def propagate(bk, w, b, X, Y, S=None):
+    """One forward and backward pass of the sigmoid unit on ``bk``: ``Z = w^T X + b``,
+    ``A = sigmoid(Z)``, ``J`` the cross-entropy (from ``Z``), ``dZ = (A - Y) s``,
+    ``dw = X dZ^T / m``, ``db = sum(dZ) / m``. ``w (n_x, 1)``, ``b (1, 1)``, ``X (n_x, m)``,
+    ``Y (1, m)``, ``S (1, m)`` sample weights or None. Returns ``(dw, db (1, 1), J)``, ``J``
+    a 0-d array."""
+    m = X.shape[1]
+    Z, A = linear_activation_forward(bk, bk.transpose(w), X, b, BCE.output)
+    cost = losses.value(bk, BCE, Z, A, Y, weights=S)
+    dZ = losses.delta(bk, BCE, Z, A, Y, weights=S)            # (A - Y) s
+    dw = bk.multiply(bk.matmul(X, bk.transpose(dZ)), 1.0 / m)
+    db = bk.multiply(bk.sum(dZ, keepdims=True), 1.0 / m)
+    return dw, db, cost
+
+
 class LogisticRegression(Estimator):
     """Binary logistic regression by batch gradient descent.
 
@@ -78,14 +93,10 @@ class LogisticRegression(Estimator):
         Sd = None if S is None else bk.asarray(S, dtype=self.dtype)
         w = bk.zeros((X.shape[0], 1), dtype=self.dtype)
         b = bk.zeros((1, 1), dtype=self.dtype)
-        m = X.shape[1]
         costs = []
         for _ in range(int(self.iterations)):
-            Z, A = linear_activation_forward(bk, bk.transpose(w), Xd, b, BCE.output)
-            costs.append(losses.value(bk, BCE, Z, A, Yd, weights=Sd))
-            dZ = losses.delta(bk, BCE, Z, A, Yd, weights=Sd)            # (A - Y) s
-            dw = bk.multiply(bk.matmul(Xd, bk.transpose(dZ)), 1.0 / m)
-            db = bk.multiply(bk.sum(dZ, keepdims=True), 1.0 / m)
+            dw, db, cost = propagate(bk, w, b, Xd, Yd, Sd)
+            costs.append(cost)
             w = bk.subtract(w, bk.multiply(dw, self.learning_rate))
             b = bk.subtract(b, bk.multiply(db, self.learning_rate))
         costs = [float(c) for c in bk.to_numpy(bk.stack(costs))]

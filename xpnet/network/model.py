@@ -18,6 +18,7 @@ built from these functions; learners can call them directly::
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,6 +145,19 @@ def initialize_parameters(arch, init=DEFAULT_INIT, seed=None, dtype="float32", b
     return params
 
 
+def as_params(params, arch, backend=None):
+    """``params`` as ``FlatParams``: a plain dict ``{"W1": (n[1], n[0]), "b1": (n[1], 1),
+    ...}`` (the course's ``parameters``; host or device arrays, lists too) is copied into one
+    flat buffer in ``arch``'s layout, its shapes checked. ``FlatParams`` pass through."""
+    if isinstance(params, FlatParams):
+        return params
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays or FlatParams, got "
+                        f"{type(params).__name__}")
+    flat = FlatParams.from_mapping(resolve(backend), params, [n for n, _ in arch.layout()])
+    return flat
+
+
 def initialize_bn_state(arch, params):
     """Running mean 0 and variance 1 for each batch-normalized layer (``FlatParams``)."""
     state = FlatParams(params.backend, arch.bn_layout(), params.dtype)
@@ -160,9 +174,10 @@ def forward(X, params, arch, backend=None, training=False, rng=None, masks=None,
     statistics for batch norm (updating ``bn_state`` when given). Without ``training``, batch
     norm uses ``bn_state``'s running statistics and nothing is dropped.
     """
+    params = as_params(params, arch, backend)
     bk = resolve(backend) if backend is not None else params.backend
     caches = []
-    A = X
+    A = bk.asarray(X) if not hasattr(X, "dtype") else X
     for l in range(1, arch.L + 1):
         cache = {"A_prev": A}
         act = arch.activations[l - 1]
@@ -216,17 +231,28 @@ def compute_cost(AL, Y, caches, arch, params=None, l2=0.0, backend=None, weights
     The loss is ``arch.loss``'s definition (``xpnet.ops.LOSSES``); the cross-entropies are
     computed from the logits ``Z[L]`` (``caches[-1]["Z"]``), finite for any ``z``.
     """
+    if params is not None:
+        params = as_params(params, arch, backend)
     bk = resolve(backend) if backend is not None else _backend_of(params, caches)
     cost = losses.value(bk, arch.loss, caches[-1]["Z"], AL, Y, weights=weights,
                         **arch.loss_params)
     if l2:
-        m = Y.shape[1]
-        sq = 0.0
-        for l in range(1, arch.L + 1):
-            W = params[f"W{l}"]
-            sq = bk.add(sq, bk.sum(bk.multiply(W, W)))
-        cost = bk.add(cost, bk.multiply(sq, l2 / (2 * m)))
+        Ws = [params[f"W{l}"] for l in range(1, arch.L + 1)]
+        cost = bk.add(cost, l2_penalty(bk, Ws, l2, Y.shape[1]))
     return cost
+
+
+def l2_penalty(bk, Ws, l2, m):
+    """The L2 term of the cost, ``l2 / (2m) * sum_l ||W[l]||_F^2`` (0-d), over ``Ws``."""
+    sq = 0.0
+    for W in Ws:
+        sq = bk.add(sq, bk.sum(bk.multiply(W, W)))
+    return bk.multiply(sq, l2 / (2 * m))
+
+
+def add_l2_gradient(bk, dW, W, l2, m):
+    """``dW += l2 / m * W`` in place: the L2 term's gradient."""
+    return bk.add(dW, bk.multiply(W, l2 / m), out=dW)
 
 
 def _backend_of(params, caches):
@@ -241,6 +267,7 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None, weights=
     With ``l2``, ``dW[l] += l2 / m * W[l]``; with sample ``weights (1, m)``, ``dZ[L]``'s columns
     are scaled by them. Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
     """
+    params = as_params(params, arch, backend)
     bk = resolve(backend) if backend is not None else params.backend
     if grads is None:
         grads = params.zeros_like(prefix="d")
@@ -263,15 +290,31 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None, weights=
         dA_prev = bk.linear_backward(dZ, cache["A_prev"], params[f"W{l}"], grads[f"dW{l}"], db,
                                      need_dA_prev=l > 1)
         if l2:
-            dW = grads[f"dW{l}"]
-            bk.add(dW, bk.multiply(params[f"W{l}"], l2 / m), out=dW)
+            add_l2_gradient(bk, grads[f"dW{l}"], params[f"W{l}"], l2, m)
     return grads
 
 
-def update_parameters(params, grads, learning_rate):
-    """Plain gradient-descent step ``theta -= learning_rate * dtheta`` over all parameters."""
-    optimizer_update(params.backend, GradientDescent.name, params.flat, grads.flat, {},
-                     learning_rate, 1)
+def update_parameters(params, grads, learning_rate, backend=None):
+    """Plain gradient-descent step ``theta -= learning_rate * dtheta`` over all parameters.
+
+    ``FlatParams`` are updated in place (one call over the flat buffer). A plain dict
+    ``{"W1": ..., "b1": ...}`` with gradients ``{"dW1": ..., "db1": ...}`` (dict or
+    ``FlatParams``) gets new arrays under its keys (the course's
+    ``parameters = update_parameters(parameters, grads, learning_rate)``). Returns ``params``.
+    """
+    if isinstance(params, FlatParams) and isinstance(grads, FlatParams):
+        optimizer_update(params.backend, GradientDescent.name, params.flat, grads.flat, {},
+                         learning_rate, 1)
+        return params
+    bk = resolve(backend) if backend is not None or not isinstance(params, FlatParams) \
+        else params.backend
+    flat = FlatParams.from_mapping(bk, params) if not isinstance(params, FlatParams) else params
+    names = [n for n, _ in flat.layout]
+    dflat = FlatParams.from_mapping(bk, grads, names, prefix="d", dtype=flat.dtype)
+    optimizer_update(bk, GradientDescent.name, flat.flat, dflat.flat, {}, learning_rate, 1)
+    if flat is not params:
+        for name in names:
+            params[name] = flat[name].copy()
     return params
 
 

@@ -7,8 +7,10 @@ is a reshaped view of its slice, so layer code reads and writes ``W1 (n[1], n[0]
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 
-class FlatParams:
+
+class FlatParams(Mapping):
     """Named views into one flat device buffer.
 
     ``layout`` is an ordered list of ``(name, shape)``; ``buffer`` is a 1-D array of the total
@@ -35,6 +37,15 @@ class FlatParams:
     def __contains__(self, name):
         return name in self.views
 
+    def __iter__(self):
+        return iter(self.views)
+
+    def __len__(self):
+        return len(self.views)
+
+    __eq__ = object.__eq__      # identity, as before Mapping: arrays do not compare to a bool
+    __hash__ = object.__hash__
+
     def keys(self):
         return self.views.keys()
 
@@ -48,6 +59,28 @@ class FlatParams:
     def to_numpy(self):
         """``{name: numpy array}`` copies in course shapes."""
         return {name: self.backend.to_numpy(v).copy() for name, v in self.views.items()}
+
+    @classmethod
+    def from_mapping(cls, backend, arrays, names=None, prefix="", dtype=None):
+        """A FlatParams holding copies of ``arrays[prefix + name]`` for ``names`` (default:
+        every key of ``arrays``, in its order): a plain dict of course-shaped arrays (host or
+        device) becomes one flat buffer. ``dtype``: of ``W1`` when it is a float array,
+        else float64."""
+        names = [k[len(prefix):] for k in arrays] if names is None else list(names)
+        missing = [prefix + n for n in names if prefix + n not in arrays]
+        if missing:
+            raise ValueError(f"the parameters dict has no {', '.join(missing)} (it has: "
+                             f"{', '.join(map(str, arrays)) or 'nothing'})")
+        host = {n: backend.to_numpy(backend.asarray(arrays[prefix + n])) for n in names}
+        if dtype is None:
+            first = host[names[0]].dtype if names else None
+            dtype = first if first is not None and first.kind == "f" else "float64"
+        bad = [n for n in names if host[n].dtype.kind not in "fiub"]
+        if bad:
+            raise TypeError(f"parameters {bad} are not arrays of numbers")
+        flat = cls(backend, [(n, host[n].shape) for n in names], dtype, prefix=prefix)
+        flat.load({prefix + n: a for n, a in host.items()})
+        return flat
 
     def load(self, arrays):
         """Copy ``{name: array}`` (host arrays of the layout's shapes) into the buffer."""

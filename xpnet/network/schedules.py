@@ -1,8 +1,10 @@
 """Learning-rate decay schedules (epoch-based, epoch 0 first) and the exponentially weighted
 average from the course.
 
-- ``inverse_time``: ``lr0 / (1 + decay_rate * epoch)`` (the seed prints
-  ``1 / (decay_rate * epoch)``, a typo: it is undefined at epoch 0 and does not start at lr0)
+- ``inverse_time``: ``lr0 / (1 + decay_rate * floor(epoch / time_interval))`` (the seed prints
+  ``1 / (decay_rate * epoch)``, a typo: it is undefined at epoch 0 and does not start at lr0);
+  ``time_interval = 1`` (the default) is the course's ``update_lr``, a larger one its
+  fixed-interval ``schedule_lr_decay``
 - ``exponential``: ``lr0 * base ** epoch`` (the course's ``0.95 ** epoch``)
 - ``inverse_sqrt``: ``lr0 * k / sqrt(epoch + 1)`` (the course's ``k / sqrt(epoch)``, shifted
   by one so that epoch 0 is defined)
@@ -17,12 +19,12 @@ from __future__ import annotations
 import math
 
 SCHEDULES = ("inverse_time", "exponential", "inverse_sqrt", "staircase")
-_DEFAULTS = {"inverse_time": {"decay_rate": 1.0}, "exponential": {"base": 0.95},
+_DEFAULTS = {"inverse_time": {"decay_rate": 1.0, "time_interval": 1}, "exponential": {"base": 0.95},
              "inverse_sqrt": {"k": 1.0}, "staircase": {"factor": 0.5, "step": 10}}
 
 
-def inverse_time(lr0, epoch, decay_rate=1.0):
-    return lr0 / (1.0 + decay_rate * epoch)
+def inverse_time(lr0, epoch, decay_rate=1.0, time_interval=1):
+    return lr0 / (1.0 + decay_rate * (epoch // time_interval))
 
 
 def exponential(lr0, epoch, base=0.95):

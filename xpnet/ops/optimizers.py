@@ -113,16 +113,27 @@ def _adam_moments(bk, grad, m, v, beta1, beta2, tmp):
     bk.add(v, bk.multiply(tmp, f(1 - beta2, v), out=tmp), out=v)
 
 
+def bias_corrections(beta1, beta2, t):
+    """Adam's ``(1 - beta1^t, 1 - beta2^t)`` at step ``t`` (1-based)."""
+    return 1 - beta1 ** t, 1 - beta2 ** t
+
+
 def _adam_step(bk, theta, m, v, lr, t, beta1, beta2, eps, tmp, denom):
     """``theta -= lr * m_hat / (sqrt(v_hat) + eps)``, the corrections folded into scalars."""
     f = bk.scalar
-    c1 = 1 - beta1 ** t
-    c2 = 1 - beta2 ** t
+    c1, c2 = bias_corrections(beta1, beta2, t)
     bk.sqrt(v, out=denom)
     bk.multiply(denom, f(1 / math.sqrt(c2), v), out=denom)
     bk.add(denom, f(eps, v), out=denom)
     bk.multiply(m, f(lr / c1, m), out=tmp)
     bk.subtract(theta, bk.divide(tmp, denom, out=tmp), out=theta)
+
+
+def _corrected(self, bk, state, t, hp):
+    """The bias-corrected moments after step ``t``: ``{"m": m / (1 - beta1^t), "v": v /
+    (1 - beta2^t)}`` (new arrays; the running moments stay uncorrected)."""
+    c1, c2 = bias_corrections(hp["beta1"], hp["beta2"], t)
+    return {"m": bk.divide(state["m"], c1), "v": bk.divide(state["v"], c2)}
 
 
 @OPTIMIZERS.register
@@ -141,6 +152,8 @@ class Adam(OptimizerDef):
         tmp, denom = _tmp(bk, theta)
         _adam_moments(bk, grad, m, v, hp["beta1"], hp["beta2"], tmp)
         _adam_step(bk, theta, m, v, lr, t, hp["beta1"], hp["beta2"], hp["epsilon"], tmp, denom)
+
+    corrected = _corrected
 
 
 @OPTIMIZERS.register
@@ -161,6 +174,8 @@ class AdamW(OptimizerDef):
             bk.multiply(theta, bk.scalar(1 - lr * hp["weight_decay"], theta), out=theta)
         _adam_moments(bk, grad, m, v, hp["beta1"], hp["beta2"], tmp)
         _adam_step(bk, theta, m, v, lr, t, hp["beta1"], hp["beta2"], hp["epsilon"], tmp, denom)
+
+    corrected = _corrected
 
 
 #: Each hyperparameter an optimizer may read, with its default (the estimators' schema holds
@@ -217,6 +232,7 @@ class Optimizer:
 
     def init(self, params):
         self.t = 0
+        self._backend = params.backend
         self.slots = {slot: params.zeros_like(prefix=f"{slot}_")
                       for slot in self.definition.slots}
         self._state = {slot: p.flat for slot, p in self.slots.items()}
@@ -229,6 +245,14 @@ class Optimizer:
     def state(self):
         """``{slot: flat array}`` of the optimizer's buffers (for inspection and tests)."""
         return dict(getattr(self, "_state", {}))
+
+    def corrected(self):
+        """``{slot: flat array}`` of the bias-corrected moments after the last step (Adam's
+        ``m_hat``, ``v_hat``); the plain state for an optimizer without corrections."""
+        corrected = getattr(self.definition, "corrected", None)
+        if corrected is None or self.t == 0:
+            return self.state()
+        return corrected(self._backend, self._state, self.t, self.hp)
 
     def __repr__(self):
         settings = ", ".join(f"{k}={v!r}" for k, v in self.hp.items())

@@ -1,0 +1,326 @@
+"""The deep L-layer network, step by step, under the course's names and in its data shapes.
+
+``parameters`` is a plain dict ``{"W1": (n[1], n[0]), "b1": (n[1], 1), ..., "WL", "bL"}``;
+``X = A[0] (n[0], m)``, ``Y (n[L], m)`` (a 1-D ``Y`` of ``m`` labels is read as ``(1, m)``).
+Caches are the course's tuples: ``linear_forward`` gives ``(A_prev, W, b)``,
+``linear_activation_forward`` gives ``((A_prev, W, b), Z)`` and, with dropout, ``((A_prev, W,
+b), Z, D)``. Every step calls the definitions of ``xpnet.ops`` on the current backend
+(``backend=`` to choose one), so it computes exactly what the estimators compute.
+
+A ``seed`` here means the course's ``np.random.seed(seed)`` followed by its calls: draws come
+from ``np.random.RandomState(seed)`` (the global state is not touched), so
+``initialize_parameters_deep([5, 4, 3], seed=3)`` gives the assignment's numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..backends import resolve
+from ..ops import ACTIVATIONS, LOSSES, losses
+from ..ops.activations import ReLU, Sigmoid
+from ..ops.activations import backward as activation_backward
+from ..ops.activations import forward as activation_forward
+from ..ops.activations import linear_activation_forward as _linear_activation
+from ..ops.initializers import draw_weights
+from ..network.model import add_l2_gradient, l2_penalty
+from ..network.model import update_parameters as _update
+
+#: The course's deep network: ReLU hidden layers and one sigmoid output unit.
+HIDDEN, OUTPUT = ReLU.name, Sigmoid.name
+
+__all__ = ["initialize_parameters", "initialize_parameters_deep", "linear_forward",
+           "linear_activation_forward", "L_model_forward", "compute_cost",
+           "compute_cost_with_regularization", "linear_backward", "linear_activation_backward",
+           "L_model_backward", "update_parameters", "predict"]
+
+
+# ------------------------------------------------------------------------- initialization
+def initialize_parameters_deep(layer_dims, seed=None, init="random", dtype="float64",
+                               backend=None):
+    """``{"W1", "b1", ..., "WL", "bL"}`` for ``layer_dims = [n[0], n[1], ..., n[L]]``.
+
+    ``W[l] (n[l], n[l-1])`` drawn by ``init`` (a name of ``xpnet.ops.INITIALIZERS``: the
+    course's ``random`` is ``randn * 0.01``; also ``large`` (``* 10``), ``xavier``
+    (``/ sqrt(n[l-1])``), ``he``, ``glorot``, ``zeros``), ``b[l] = 0 (n[l], 1)``. ``seed`` is
+    the course's ``np.random.seed``: the assignment's ``seed=3`` gives its printed values.
+    """
+    dims = [int(n) for n in layer_dims]
+    if len(dims) < 2 or min(dims) < 1:
+        raise ValueError(f"layer_dims must hold at least 2 positive sizes, got {layer_dims}")
+    bk = resolve(backend)
+    host = draw_weights(init, dims, _legacy_rng(seed))
+    out = {}
+    for l in range(1, len(dims)):
+        out[f"W{l}"] = bk.asarray(host[f"W{l}"], dtype=dtype)
+        out[f"b{l}"] = bk.zeros((dims[l], 1), dtype=dtype)
+    return out
+
+
+def initialize_parameters(n_x, n_h, n_y, seed=None, init="random", dtype="float64",
+                          backend=None):
+    """The 2-layer network's ``{"W1" (n_h, n_x), "b1", "W2" (n_y, n_h), "b2"}``; the
+    planar-data assignment uses ``seed=2``, the deep one ``seed=1``."""
+    return initialize_parameters_deep([n_x, n_h, n_y], seed=seed, init=init, dtype=dtype,
+                                      backend=backend)
+
+
+def _legacy_rng(seed):
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or not 0 <= int(seed) < 2 ** 32):
+        raise ValueError(f"seed must be an integer in [0, 2**32) (np.random.seed's range) or "
+                         f"None, got {seed!r}")
+    return np.random.RandomState(None if seed is None else int(seed))
+
+
+# ------------------------------------------------------------------------------ forward
+def linear_forward(A, W, b, backend=None):
+    """``Z = W A + b``; returns ``(Z (n[l], m), cache = (A, W, b))``."""
+    bk = resolve(backend)
+    A, W, b = _arrays(bk, A, W, b)
+    _check_linear(A, W, b)
+    return bk.linear_forward(W, A, b), (A, W, b)
+
+
+def linear_activation_forward(A_prev, W, b, activation, slope=0.01, backend=None):
+    """``A = g(W A_prev + b)`` with ``g`` the activation named ``activation`` (``"relu"``,
+    ``"sigmoid"``, ...); returns ``(A, cache = ((A_prev, W, b), Z))``."""
+    bk = resolve(backend)
+    A_prev, W, b = _arrays(bk, A_prev, W, b)
+    _check_linear(A_prev, W, b)
+    Z, A = _linear_activation(bk, W, A_prev, b, activation, slope)
+    return A, ((A_prev, W, b), Z)
+
+
+def L_model_forward(X, parameters, hidden_activation=HIDDEN, output_activation=OUTPUT,
+                    keep_prob=1.0, seed=None, slope=0.01, backend=None):
+    """``[LINEAR -> hidden]*(L-1) -> LINEAR -> output``; returns ``(AL, caches)``, one cache
+    per layer. ``keep_prob < 1``: inverted dropout on the hidden layers, masks
+    ``D[l] = (rand < keep_prob) / keep_prob`` drawn in layer order from the course's
+    ``np.random.seed(seed)`` (its ``forward_propagation_with_dropout`` uses ``seed=1``)."""
+    bk = resolve(backend)
+    L = _n_layers(parameters)
+    if not 0.0 < float(keep_prob) <= 1.0:
+        raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}")
+    rng = _legacy_rng(seed) if keep_prob < 1.0 else None
+    A, caches = _floats(bk, X, "X"), []
+    for l in range(1, L + 1):
+        act = hidden_activation if l < L else output_activation
+        A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], act,
+                                             slope, backend=bk)
+        if l < L and keep_prob < 1.0:
+            D = bk.dropout_mask(rng, A.shape, keep_prob, A.dtype)
+            A = bk.multiply(A, D)
+            cache = cache + (D,)
+        caches.append(cache)
+    return A, caches
+
+
+# --------------------------------------------------------------------------------- cost
+def compute_cost(AL, Y, loss=None, backend=None):
+    """The cross-entropy cost of the output ``AL (n[L], m)`` against ``Y``, a float:
+    ``-1/m sum (y log a + (1 - y) log(1 - a))`` for one output row, the categorical one
+    (``-1/m sum y log a``) for softmax outputs of several rows; ``loss`` names another.
+
+    The course computes it from ``AL``; here it runs through the loss definition of
+    ``xpnet.ops.LOSSES`` from the logits recovered from ``AL`` (``log a - log(1 - a)``), with
+    an exact ``a = 0`` or ``1`` moved to ``tiny``, ``1 - eps`` of its dtype, so a saturated
+    output gives a large finite cost instead of the course's ``nan``."""
+    bk = resolve(backend)
+    AL = _floats(bk, AL, "AL")
+    Y = _targets(bk, Y, AL)
+    definition = LOSSES.resolve(loss if loss is not None else losses.default_loss(
+        "binary" if AL.shape[0] == 1 else "multiclass"))
+    host = bk.to_numpy(AL)
+    if definition.output != "linear" and not (np.all(host >= 0) and np.all(host <= 1)):
+        raise ValueError("AL must hold probabilities in [0, 1] (the output of a sigmoid or "
+                         "softmax layer); it has values outside")
+    ZL = _logits(bk, AL, definition.output)
+    return float(bk.item(losses.value(bk, definition, ZL, AL, Y)))
+
+
+def compute_cost_with_regularization(AL, Y, parameters, lambd, backend=None):
+    """``compute_cost(AL, Y) + lambd / (2m) sum_l ||W[l]||_F^2`` (the course's L2 cost)."""
+    bk = resolve(backend)
+    AL = _floats(bk, AL, "AL")
+    L = _n_layers(parameters)
+    Ws = [_floats(bk, parameters[f"W{l}"], f"W{l}") for l in range(1, L + 1)]
+    penalty = l2_penalty(bk, Ws, lambd, AL.shape[1])
+    return compute_cost(AL, Y, backend=bk) + float(bk.item(penalty))
+
+
+def _logits(bk, AL, output):
+    if output == "linear":
+        return AL
+    A = _clipped(bk, AL)
+    if output == "softmax":
+        return bk.log(A)
+    return bk.subtract(bk.log(A), bk.log1p(bk.negative(A)))
+
+
+def _clipped(bk, AL):
+    """``AL`` with exact 0s and 1s moved to ``tiny`` and ``1 - eps`` of its dtype, so that
+    logs and divisions stay finite; every other value (a grader's test ``AL`` need not be a
+    probability) is left as it is."""
+    info = np.finfo(np.dtype(str(AL.dtype)))
+    one = bk.where(bk.greater_equal(AL, 1.0), 1.0 - float(info.eps), AL)
+    A = bk.where(bk.greater(AL, 1.0), AL, one)                 # exactly 1 -> 1 - eps
+    zero = bk.where(bk.greater_equal(A, 0.0), float(info.tiny), A)
+    return bk.astype(bk.where(bk.greater(A, 0.0), A, zero), AL.dtype)  # exactly 0 -> tiny
+
+
+# ----------------------------------------------------------------------------- backward
+def linear_backward(dZ, cache, backend=None):
+    """``dW = dZ A_prev^T / m``, ``db = sum(dZ, axis=1) / m``, ``dA_prev = W^T dZ`` for the
+    cache ``(A_prev, W, b)``; returns ``(dA_prev, dW, db)``."""
+    bk = resolve(backend)
+    A_prev, W, b = cache
+    dZ = _floats(bk, dZ, "dZ")
+    dW, db = bk.zeros(tuple(W.shape), W.dtype), bk.zeros((W.shape[0], 1), W.dtype)
+    dA_prev = bk.linear_backward(dZ, A_prev, W, dW, db)
+    return dA_prev, dW, db
+
+
+def linear_activation_backward(dA, cache, activation, slope=0.01, backend=None):
+    """``dZ = dA * g'(Z)`` then ``linear_backward``; returns ``(dA_prev, dW, db)``. A cache
+    with a dropout mask ``D`` applies it to ``dA`` first (``dA * D``)."""
+    bk = resolve(backend)
+    (linear_cache, Z, *mask) = cache
+    dA = _floats(bk, dA, "dA")
+    if mask:
+        dA = bk.multiply(dA, mask[0])
+    A = activation_forward(bk, activation, Z, slope)
+    dZ = activation_backward(bk, activation, dA, Z, A, slope)
+    return linear_backward(dZ, linear_cache, backend=bk)
+
+
+def L_model_backward(AL, Y, caches, hidden_activation=HIDDEN, output_activation=OUTPUT,
+                     lambd=0.0, slope=0.01, backend=None):
+    """Backpropagation through ``L_model_forward``'s caches. Returns the course's ``grads``:
+    ``dA0 ... dA(L-1)`` (``dA[l] (n[l], m)``), ``dW1 ... dWL``, ``db1 ... dbL`` and also
+    ``dZ1 ... dZL``. ``lambd``: ``dW[l] += lambd / m W[l]`` (the course's L2). With dropout
+    caches, ``dA[l]`` is stored masked (``dA[l] * D[l]``, ``D`` holding ``1 / keep_prob``), as
+    the notebook's ``backward_propagation_with_dropout`` returns it.
+
+    A sigmoid output starts as the course does, from ``dAL = -(Y / AL - (1 - Y) / (1 - AL))``
+    (exact 0s and 1s of ``AL`` moved inside as in ``compute_cost``) through ``g'(Z[L])``, so
+    the graders' test cases, whose ``AL`` is not ``sigmoid(Z[L])``, give their numbers; when
+    it is, that is
+    ``A[L] - Y``. Other outputs start from the loss definition's ``dZ[L] = A[L] - Y``."""
+    bk = resolve(backend)
+    AL = _floats(bk, AL, "AL")
+    Y = _targets(bk, Y, AL)
+    L, m = len(caches), AL.shape[1]
+    grads = {}
+    for l in range(L, 0, -1):
+        cache = caches[l - 1]
+        Z = cache[1]
+        if l == L:
+            dZ = _output_delta(bk, AL, Y, Z, output_activation, slope)
+        else:
+            A = activation_forward(bk, hidden_activation, Z, slope)
+            dZ = activation_backward(bk, hidden_activation, grads[f"dA{l}"], Z, A, slope)
+        grads[f"dZ{l}"] = dZ
+        dA_prev, dW, db = linear_backward(dZ, cache[0], backend=bk)
+        if l > 1 and len(caches[l - 2]) > 2:          # the course's dA = dA * D / keep_prob
+            dA_prev = bk.multiply(dA_prev, caches[l - 2][2])
+        if lambd:
+            add_l2_gradient(bk, dW, cache[0][1], lambd, m)
+        grads[f"dA{l - 1}"], grads[f"dW{l}"], grads[f"db{l}"] = dA_prev, dW, db
+    return grads
+
+
+def _output_delta(bk, AL, Y, ZL, output, slope):
+    """``dZ[L]``: through the course's ``dAL`` for a sigmoid output, else the loss's."""
+    name = ACTIVATIONS[output].name
+    if name != OUTPUT:
+        return losses.delta(bk, losses.for_output(name), ZL, AL, Y)
+    A = _clipped(bk, AL)
+    not_y = bk.divide(bk.subtract(1, Y), bk.subtract(1, A))
+    dAL = bk.negative(bk.subtract(bk.divide(Y, A), not_y))
+    return activation_backward(bk, name, dAL, ZL, activation_forward(bk, name, ZL, slope),
+                               slope)
+
+
+# ----------------------------------------------------------------------- update, predict
+def update_parameters(parameters, grads, learning_rate, backend=None):
+    """``W[l] -= learning_rate dW[l]``, ``b[l] -= learning_rate db[l]``; returns the updated
+    ``parameters`` (new arrays under the same keys)."""
+    if not isinstance(parameters, Mapping):
+        raise TypeError("parameters must be a dict {'W1': ..., 'b1': ...}, got "
+                        f"{type(parameters).__name__}")
+    return _update(parameters, {k: v for k, v in grads.items() if k[1:] in parameters},
+                   learning_rate, backend=backend)
+
+
+def predict(X, parameters, hidden_activation=HIDDEN, output_activation=OUTPUT,
+            backend=None):
+    """Predictions ``(1, m)``: ``1.0`` where ``A[L] > 0.5`` (binary) or the row of the largest
+    ``A[L]`` (softmax), as host NumPy arrays."""
+    bk = resolve(backend)
+    AL, _ = L_model_forward(X, parameters, hidden_activation, output_activation, backend=bk)
+    A = bk.to_numpy(AL)
+    if A.shape[0] == 1:
+        return (A > 0.5).astype(np.float64)
+    return A.argmax(axis=0).reshape(1, -1)
+
+
+# ------------------------------------------------------------------------------ helpers
+def _n_layers(parameters):
+    if not isinstance(parameters, Mapping):
+        raise TypeError("parameters must be a dict {'W1': ..., 'b1': ..., ...}, got "
+                        f"{type(parameters).__name__}")
+    L = 0
+    while f"W{L + 1}" in parameters:
+        L += 1
+    missing = [f"b{l}" for l in range(1, L + 1) if f"b{l}" not in parameters]
+    if L == 0 or missing:
+        raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys "
+                         f"{sorted(parameters)}")
+    return L
+
+
+def _floats(bk, x, name):
+    if isinstance(x, (list, tuple)) or not hasattr(x, "dtype"):
+        x = bk.asarray(np.asarray(x, dtype=np.float64))
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be an array of numbers, got dtype {x.dtype}")
+    if x.dtype.kind != "f":
+        x = bk.asarray(x, dtype="float64")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must be 2-D in course shapes (rows: units or features, "
+                         f"columns: the m examples), got shape {tuple(x.shape)}")
+    return x
+
+
+def _arrays(bk, A, W, b):
+    A, W = _floats(bk, A, "A"), _floats(bk, W, "W")
+    if hasattr(b, "ndim") and b.ndim == 1 or isinstance(b, (list, tuple)) and \
+            np.ndim(b) == 1:
+        b = bk.asarray(np.asarray(bk.to_numpy(bk.asarray(b)), dtype=np.float64)
+                       .reshape(-1, 1))
+    b = _floats(bk, b, "b")
+    dt = W.dtype
+    A = bk.astype(A, dt) if A.dtype != dt else A
+    return A, W, (bk.astype(b, dt) if b.dtype != dt else b)
+
+
+def _check_linear(A, W, b):
+    if W.shape[1] != A.shape[0] or tuple(b.shape) != (W.shape[0], 1):
+        raise ValueError(f"shapes do not fit Z = W A + b: W {tuple(W.shape)} needs A of "
+                         f"{W.shape[1]} rows and b of shape ({W.shape[0]}, 1); got A "
+                         f"{tuple(A.shape)}, b {tuple(b.shape)}")
+
+
+def _targets(bk, Y, AL):
+    if not hasattr(Y, "dtype") or Y.ndim == 1:
+        Y = np.asarray(bk.to_numpy(bk.asarray(Y)) if hasattr(Y, "dtype") else Y,
+                       dtype=np.float64)
+        Y = bk.asarray(Y.reshape(1, -1) if Y.ndim == 1 else Y)
+    Y = _floats(bk, Y, "Y")
+    if tuple(Y.shape) != tuple(AL.shape):
+        raise ValueError(f"Y has shape {tuple(Y.shape)} but AL has shape {tuple(AL.shape)}; "
+                         "give Y as (n[L], m), one column per example")
+    return bk.astype(Y, AL.dtype) if Y.dtype != AL.dtype else Y
