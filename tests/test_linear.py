@@ -322,3 +322,220 @@ def test_adaline_solver_and_shuffle_validated():
         Adaline(solver="adam").fit(X, y)
     with pytest.raises(TypeError, match="shuffle must be True or False"):
         Adaline(solver="sgd", shuffle="yes").fit(X, y)
+
+
+# ------------------------------------------------------- Adaline: partial_fit, minibatch
+def _reference_pass(X, y, w, eta, order, batch_size=1):
+    """The delta rule as a NumPy for-loop over the samples in ``order``, one update per
+    ``batch_size`` of them (the seed's SGD loop for batch_size=1); returns the new weights and
+    the running SSE/2 (each batch's errors before its update)."""
+    w = w.copy()
+    running = 0.0
+    for start in range(0, len(order), batch_size):
+        batch = order[start:start + batch_size]
+        grad_w, grad_b = np.zeros(len(w) - 1), 0.0
+        for i in batch:
+            error = y[i] - (np.dot(X[i], w[1:]) + w[0])
+            grad_w += X[i] * error
+            grad_b += error
+            running += error ** 2 / 2.0
+        w[1:] += eta * grad_w
+        w[0] += eta * grad_b
+    return w, running
+
+
+def _sse(X, y, w):
+    return ((y - (X @ w[1:] + w[0])) ** 2).sum() / 2.0
+
+
+def test_partial_fit_on_an_unfitted_model_is_one_sgd_epoch():
+    X, y = course_iris()
+    X = standardized(X)
+    part = Adaline(eta=0.01, solver="sgd", seed=4).partial_fit(X, y)
+    one = Adaline(eta=0.01, epochs=1, solver="sgd", seed=4).fit(X, y)
+    np.testing.assert_array_equal(part.w_, one.w_)
+    assert part.cost_ == one.cost_ and len(part.cost_) == 1
+    np.testing.assert_array_equal(part.classes_, [-1, 1])
+    assert part.n_features_in_ == 2
+    order = np.random.default_rng(4).permutation(len(y))
+    w, _ = _reference_pass(X, y, np.zeros(3), 0.01, order)
+    np.testing.assert_allclose(part.w_, w, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_partial_fit_continues_from_fit(shuffle):
+    X, y = course_iris()
+    X = standardized(X)
+    ada = Adaline(eta=0.01, epochs=1, solver="sgd", shuffle=shuffle, seed=7).fit(X, y)
+    first = ada.w_.copy()
+    ada.partial_fit(X, y)
+    rng = np.random.default_rng(7)
+    orders = [rng.permutation(len(y)) if shuffle else np.arange(len(y)) for _ in range(2)]
+    w1, _ = _reference_pass(X, y, np.zeros(3), 0.01, orders[0])
+    w2, _ = _reference_pass(X, y, w1, 0.01, orders[1])   # the manual second pass
+    np.testing.assert_allclose(first, w1, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ada.w_, w2, rtol=0, atol=1e-12)
+    assert ada.cost_[1] == pytest.approx(_sse(X, y, w2), rel=1e-12)
+    two = Adaline(eta=0.01, epochs=2, solver="sgd", shuffle=shuffle, seed=7).fit(X, y)
+    np.testing.assert_array_equal(ada.w_, two.w_)            # fit(1) + partial_fit == fit(2)
+    assert ada.cost_ == two.cost_
+
+
+def test_partial_fit_does_not_reinitialize_the_weights():
+    X, y = course_iris()
+    X = standardized(X)
+    ada = Adaline(eta=0.01, epochs=5, solver="sgd", seed=0).fit(X, y)
+    before, costs = ada.w_.copy(), list(ada.cost_)
+    ada.partial_fit(X[:1], y[:1])                      # one sample: one delta-rule step
+    error = y[0] - (X[0] @ before[1:] + before[0])
+    np.testing.assert_allclose(ada.w_, before + 0.01 * error * np.r_[1.0, X[0]], atol=1e-15)
+    fresh = Adaline(eta=0.01, solver="sgd", seed=0).partial_fit(X[:1], y[:1], classes=[-1, 1])
+    assert not np.allclose(ada.w_, fresh.w_)
+    assert ada.cost_[:5] == costs and len(ada.cost_) == 6
+    assert ada.cost_[5] == pytest.approx(_sse(X[:1], y[:1], ada.w_))
+
+
+def test_partial_fit_streams_chunks_with_any_labels():
+    X, y = course_iris()
+    X = standardized(X)
+    labels = np.where(y == -1, "setosa", "versicolor")
+    ada = Adaline(eta=0.01, solver="sgd", shuffle=False)
+    for chunk in np.array_split(np.arange(100), 10):      # chunk 0 holds setosa only
+        ada.partial_fit(X[chunk], labels[chunk], classes=["setosa", "versicolor"])
+    np.testing.assert_array_equal(ada.classes_, ["setosa", "versicolor"])
+    assert len(ada.cost_) == 10
+    epoch = Adaline(eta=0.01, epochs=1, solver="sgd", shuffle=False).fit(X, labels)
+    np.testing.assert_array_equal(ada.w_, epoch.w_)    # the chunks in order: one sgd epoch
+    for _ in range(2):
+        ada.partial_fit(X, labels)
+    assert ada.score(X, labels) == 1.0
+
+
+@pytest.mark.parametrize("solver", ["gd", "minibatch"])
+def test_partial_fit_runs_one_epoch_of_the_solver(solver):
+    X, y = course_iris()
+    X = standardized(X)
+    kw = dict(eta=0.001, solver=solver, batch_size=16, seed=2)
+    ada = Adaline(**kw).partial_fit(X, y).partial_fit(X, y)
+    two = Adaline(epochs=2, **kw).fit(X, y)
+    np.testing.assert_array_equal(ada.w_, two.w_)
+    assert ada.cost_ == two.cost_
+
+
+def test_adaline_cost_decreases_on_the_course_iris():
+    X, y = course_iris()
+    X = standardized(X)
+    kw = dict(eta=0.01, epochs=15, solver="minibatch", batch_size=10)
+    mini = Adaline(shuffle=False, **kw).fit(X, y)
+    assert np.all(np.diff(mini.cost_) < 0) and mini.score(X, y) == 1.0
+    shuffled = Adaline(seed=1, **kw).fit(X, y)           # noisier, still going down
+    assert shuffled.cost_[-1] < shuffled.cost_[0] / 4 and shuffled.score(X, y) == 1.0
+    ada = Adaline(eta=0.01, solver="sgd", seed=1)
+    for _ in range(15):
+        ada.partial_fit(X, y)
+    assert ada.cost_[-1] < ada.cost_[0] and np.all(np.diff(ada.cost_[:5]) < 0)
+    assert ada.score(X, y) == 1.0
+
+
+def test_partial_fit_errors():
+    X, y = course_iris()
+    ada = Adaline(eta=0.001, solver="sgd").partial_fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but Adaline is expecting 2"):
+        ada.partial_fit(np.ones((4, 3)), y[:4])
+    with pytest.raises(ValueError, match=r"y has labels not seen in fit: \[7\].*classes"):
+        ada.partial_fit(X[:2], [1, 7])
+    with pytest.raises(ValueError, match=r"classes=\[0, 1\] differs from the fitted"):
+        ada.partial_fit(X, y, classes=[0, 1])
+    ada.partial_fit(X, y, classes=[1, -1])             # the same classes, in any order
+    with pytest.raises(ValueError, match="first call needs both classes.*classes="):
+        Adaline().partial_fit(X[:10], np.ones(10))
+    with pytest.raises(ValueError, match="binary classifier, but classes has 3 classes"):
+        Adaline().partial_fit(X[:3], [0, 1, 1], classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"y has labels not seen in fit: \[5\]"):
+        Adaline().partial_fit(X[:2], [0, 5], classes=[0, 1])
+    one = Adaline(eta=0.001).partial_fit(X[:10], np.ones(10), classes=[-1, 1])
+    np.testing.assert_array_equal(one.classes_, [-1, 1])
+    assert one.predict(X[:1]).item() == 1
+
+
+def test_a_diverging_partial_fit_leaves_the_model_as_it_was():
+    X, y = course_iris()
+    ada = Adaline(eta=0.001, solver="sgd", shuffle=False).partial_fit(X, y)
+    ada.set_params(eta=1.0)
+    with pytest.raises(ValueError, match=r"diverged at epoch \d+: .*lower eta"):
+        for _ in range(50):
+            last_w, last_cost = ada.w_.copy(), list(ada.cost_)
+            ada.partial_fit(X * 100, y)
+    np.testing.assert_array_equal(ada.w_, last_w)
+    assert ada.cost_ == last_cost and np.all(np.isfinite(ada.w_))
+    fresh = Adaline(eta=1.0, solver="sgd")
+    with pytest.raises(ValueError, match="diverged at epoch 1"):
+        fresh.partial_fit(X * 1e150, y)
+    assert not hasattr(fresh, "w_")
+
+
+@pytest.mark.parametrize("batch_size", [100, 101, 1000])
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_minibatch_with_one_batch_is_gd(batch_size, shuffle):
+    X, y = course_iris()
+    for data in (X, standardized(X)):
+        eta = 0.0001 if data is X else 0.01
+        gd = Adaline(eta=eta, epochs=10, solver="gd").fit(data, y)
+        mini = Adaline(eta=eta, epochs=10, solver="minibatch", batch_size=batch_size,
+                       shuffle=shuffle, seed=3).fit(data, y)
+        np.testing.assert_allclose(mini.w_, gd.w_, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(mini.cost_, gd.cost_, rtol=1e-12)   # SSE/2 before update
+        if not shuffle:
+            np.testing.assert_array_equal(mini.w_, gd.w_)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_minibatch_of_one_sample_is_sgd(shuffle):
+    X, y = course_iris()
+    X = standardized(X)
+    sgd = Adaline(eta=0.01, epochs=10, solver="sgd", shuffle=shuffle, seed=5).fit(X, y)
+    mini = Adaline(eta=0.01, epochs=10, solver="minibatch", batch_size=1, shuffle=shuffle,
+                   seed=5).fit(X, y)
+    np.testing.assert_allclose(mini.w_, sgd.w_, rtol=0, atol=1e-12)
+
+
+def test_minibatch_matches_the_for_loop_reference():
+    X, y = course_iris()
+    X = standardized(X)
+    ada = Adaline(eta=0.005, epochs=4, solver="minibatch", batch_size=7, seed=9).fit(X, y)
+    rng, w = np.random.default_rng(9), np.zeros(3)
+    for epoch in range(4):                       # 100 = 14 batches of 7 + one of 2
+        w, running = _reference_pass(X, y, w, 0.005, rng.permutation(100), batch_size=7)
+        assert ada.cost_[epoch] == pytest.approx(running, rel=1e-12)
+    np.testing.assert_allclose(ada.w_, w, rtol=0, atol=1e-12)
+
+
+def test_adaline_batch_size_validated():
+    X, y = course_iris()
+    assert Adaline().batch_size == 32 and Adaline().get_params()["batch_size"] == 32
+    with pytest.raises(ValueError, match="batch_size must be > 0"):
+        Adaline(solver="minibatch", batch_size=0).fit(X, y)
+    for bad in (2.5, 32.0, True):
+        with pytest.raises(TypeError, match="batch_size must be an integer"):
+            Adaline(solver="minibatch", batch_size=bad).fit(X, y)
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        Adaline(batch_size=True).partial_fit(X, y)
+    assert Adaline(solver="minibatch", batch_size=np.int64(8), eta=1e-4).fit(X, y).w_.shape \
+        == (3,)
+
+
+def test_every_adaline_solver_has_an_epoch():
+    for solver in Adaline.SOLVERS:
+        assert callable(getattr(Adaline, f"_epoch_{solver}"))
+    assert Adaline.SOLVERS == ("gd", "sgd", "minibatch")
+
+
+def test_partial_fit_checks_the_column_names_of_the_first_call():
+    pd = pytest.importorskip("pandas")
+    X, y = course_iris()
+    frame = pd.DataFrame(X, columns=["sepal", "petal"])
+    ada = Adaline(eta=0.001, solver="sgd").partial_fit(frame, y)
+    np.testing.assert_array_equal(ada.feature_names_in_, ["sepal", "petal"])
+    ada.partial_fit(frame, y)
+    with pytest.raises(ValueError, match="another order"):
+        ada.partial_fit(frame[["petal", "sepal"]], y)

@@ -3,15 +3,19 @@ and the ``xpnet tune`` command."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
 
 import xpnet
 from xpnet.cli import main
-from xpnet.network.search import Beta, Choice, Integer, Real, random_search, sample_space
+from xpnet.network.data import train_dev_test_split
+from xpnet.network.search import (MAX_GRID_TRIALS, Beta, Choice, Integer, Real, grid_search,
+                                  random_search, sample_space)
 
 
 def blobs(seed=0, m=90):
@@ -190,6 +194,139 @@ def test_search_errors(kwargs, error, message):
     args.update(kwargs)
     with pytest.raises(error, match=message):
         random_search(X=X, y=y, **args)
+
+
+# ------------------------------------------------------------------------ grid search
+def two_blobs(seed=0, m=80):
+    """Two overlapping classes, so that the hyperparameters change the dev accuracy."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, m)
+    return np.array([[0.0, 0.0], [1.5, 1.5]])[y] + rng.standard_normal((m, 2)), y
+
+
+GRID = {"eta": [1e-4, 3e-4, 1e-3], "solver": ["gd", "sgd"], "epochs": [2, 8]}
+
+
+def test_grid_tries_every_combination_once_in_product_order():
+    X, y = two_blobs()
+    trials = grid_search(xpnet.Adaline, GRID, X, y, seed=0)
+    assert len(trials) == 3 * 2 * 2
+    seen = Counter(tuple(t["params"][k] for k in GRID) for t in trials)
+    assert seen == Counter(itertools.product(*GRID.values()))
+    in_order = sorted(trials, key=lambda t: t["trial"])
+    assert [tuple(t["params"].values()) for t in in_order] == list(
+        itertools.product(*GRID.values()))           # the last key varies fastest
+    assert [t["trial"] for t in in_order] == list(range(12))
+    assert all(t["round"] == 1 and t["error"] is None for t in trials)
+
+
+def test_grid_scores_match_fitting_each_combination_by_hand():
+    X, y = two_blobs()
+    trials = grid_search(xpnet.Adaline(shuffle=True), GRID, X, y, seed=3, dev=0.25)
+    split = train_dev_test_split(X, y, dev=0.25, test=0, seed=3)     # the same split
+    for t in trials:
+        model = xpnet.Adaline(seed=3, **t["params"]).fit(split.X_train, split.y_train)
+        assert t["dev_score"] == model.score(split.X_dev, split.y_dev)
+        assert t["train_score"] == model.score(split.X_train, split.y_train)
+    keys = [(t["dev_score"], t["train_score"], -t["trial"]) for t in trials]
+    assert keys == sorted(keys, reverse=True)
+    assert trials[0]["dev_score"] == max(t["dev_score"] for t in trials)
+    assert len({t["dev_score"] for t in trials}) > 1          # the grid does change the score
+
+
+def test_a_grid_point_is_scored_as_random_search_scores_it():
+    X, y = blobs()
+    est = xpnet.NeuralNetwork(**BASE)
+    grid = grid_search(est, {"learning_rate": [0.02]}, X, y, seed=1)
+    rand = random_search(est, {"learning_rate": Choice([0.02])}, X, y, n_trials=1, seed=1,
+                         refine=False)
+    assert strip(grid) == strip(rand)
+
+
+def test_a_list_of_grids_runs_each_sub_grid():
+    X, y = two_blobs()
+    grids = [{"solver": ["gd"], "eta": [1e-4, 1e-3]},
+             {"solver": ["sgd"], "shuffle": [True, False], "eta": [1e-4]}]
+    trials = sorted(grid_search(xpnet.Adaline, grids, X, y, seed=0), key=lambda t: t["trial"])
+    assert [t["params"] for t in trials] == [
+        {"solver": "gd", "eta": 1e-4}, {"solver": "gd", "eta": 1e-3},
+        {"solver": "sgd", "shuffle": True, "eta": 1e-4},
+        {"solver": "sgd", "shuffle": False, "eta": 1e-4}]
+
+
+def test_grid_threads_callback_and_estimator_forms_agree():
+    X, y = two_blobs()
+    seen = []
+    one = grid_search(xpnet.Adaline, GRID, X, y, seed=2, callback=seen.append)
+    assert [t["trial"] for t in seen] == list(range(12))
+    assert strip(grid_search(xpnet.Adaline, GRID, X, y, seed=2, n_jobs=3)) == strip(one)
+    by_factory = grid_search(lambda **p: xpnet.Adaline(seed=2, **p), GRID, X, y, seed=2)
+    assert strip(by_factory) == strip(one)
+
+
+def test_a_diverging_grid_point_is_recorded_and_ranked_last():
+    X, y = two_blobs()
+    trials = grid_search(xpnet.Adaline, {"eta": [1e-4, 10.0], "epochs": [30]}, X * 100, y,
+                         seed=0)
+    assert trials[-1]["params"]["eta"] == 10.0 and "diverged" in trials[-1]["error"]
+    assert trials[-1]["dev_score"] == -math.inf and trials[0]["error"] is None
+
+
+def test_a_grid_spends_its_trials_on_few_values_of_each_hyperparameter():
+    """The course's point: 9 grid points try 3 learning rates, 9 random points try 9."""
+    X, y = two_blobs()
+    grid = grid_search(xpnet.Adaline, {"eta": [1e-4, 1e-3, 1e-2], "epochs": [5, 10, 20]},
+                       X, y, seed=0)
+    rand = random_search(xpnet.Adaline, {"eta": Real(1e-4, 1e-2, log=True),
+                                         "epochs": Integer(5, 20)}, X, y, n_trials=9, seed=0,
+                         refine=False)
+    assert len(grid) == len(rand) == 9
+    assert len({t["params"]["eta"] for t in grid}) == 3
+    assert len({t["params"]["eta"] for t in rand}) == 9
+
+
+@pytest.mark.parametrize("grid,kwargs,error,message", [
+    ({}, {}, ValueError, "grid is empty"),
+    ([], {}, ValueError, "grid is empty"),
+    ([{"eta": [0.1]}, {}], {}, ValueError, "grid is empty"),
+    ({"eta": []}, {}, ValueError, r"grid\['eta'\] is an empty list"),
+    ({"eta": 0.1}, {}, TypeError, r"grid\['eta'\] must be a list or tuple.*\[value\]"),
+    ({"eta": "0.1"}, {}, TypeError, r"grid\['eta'\] must be a list or tuple"),
+    ({"eta": Real(0.1, 1.0)}, {}, TypeError, "use random_search"),
+    ({"eta": np.array([0.1, 0.2])}, {}, TypeError, r"tolist\(\)"),
+    ({1: [0.1]}, {}, TypeError, "hyperparameter names"),
+    (42, {}, TypeError, "grid must be a dict"),
+    ([{"eta": [0.1]}, 3], {}, TypeError, "grid must be a dict"),
+    ({"etaa": [0.1]}, {}, ValueError, "Adaline has no hyperparameter 'etaa'; valid: "),
+    ([{"eta": [0.1]}, {"solvr": ["gd"]}], {}, ValueError, "no hyperparameter 'solvr'"),
+    ({"eta": [0.1, 0.2], "epochs": [1, 2]}, dict(max_trials=3), ValueError,
+     "grid has 4 combinations, more than max_trials=3; .*max_trials=4"),
+    ({"eta": [0.1]}, dict(max_trials=0), ValueError, "max_trials must be >= 1"),
+    ({"eta": [0.1]}, dict(max_trials=2.0), TypeError, "max_trials must be an int"),
+    ({"eta": [0.1]}, dict(n_jobs=0), ValueError, "n_jobs must be >= 1"),
+    ({"eta": [0.1]}, dict(dev=(1, 2, 3)), ValueError, "X_dev"),
+])
+def test_grid_search_errors(grid, kwargs, error, message):
+    X, y = two_blobs()
+    seen = []
+    with pytest.raises(error, match=message):
+        grid_search(xpnet.Adaline, grid, X, y, callback=seen.append, **kwargs)
+    assert seen == []                                # nothing is fitted before the error
+
+
+def test_a_huge_grid_needs_an_explicit_max_trials():
+    X, y = two_blobs()
+    huge = {"eta": [1e-4] * 101, "epochs": list(range(1, 101))}
+    assert MAX_GRID_TRIALS == 10_000
+    with pytest.raises(ValueError, match="10,100 combinations, more than max_trials=10,000"):
+        grid_search(xpnet.Adaline, huge, X, y)
+    small = {"eta": [1e-4, 1e-3], "epochs": [1, 2]}
+    assert len(grid_search(xpnet.Adaline, small, X, y, max_trials=4)) == 4
+
+
+def test_grid_search_is_exported():
+    assert xpnet.network.grid_search is grid_search
+    assert "grid_search" in xpnet.network.__all__
 
 
 # -------------------------------------------------------------------------- xpnet tune

@@ -359,10 +359,13 @@ ADALINE = Schema((
     _h("epochs", 50, _positive_int, C.positive_int, "passes over the training set",
        metavar="N", cli=False),
     _h("solver", SOLVERS[0], _solver, C.choice(*SOLVERS), "gd: one batch update per epoch; "
-       "sgd: one update per sample", metavar="NAME", cli=False),
-    _h("shuffle", True, _boolean, C.boolean, "sgd: reshuffle the samples every epoch",
-       cli=False),
+       "sgd: one update per sample; minibatch: one update per batch_size samples",
+       metavar="NAME", cli=False),
+    _h("shuffle", True, _boolean, C.boolean, "sgd, minibatch: reshuffle the samples every "
+       "epoch", cli=False),
     _SEED,
+    _h("batch_size", 32, _positive_int, C.positive_int, "minibatch: samples per update (the "
+       "last batch of an epoch takes the rest)", metavar="N", cli=False),
 ))
 
 LOGISTIC = Schema((

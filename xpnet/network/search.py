@@ -1,5 +1,5 @@
-"""Random hyperparameter search, the course's way: random points instead of a grid, the right
-scale for each hyperparameter, then a finer search around the best point.
+"""Hyperparameter search, the course's way: random points instead of a grid, the right scale
+for each hyperparameter, then a finer search around the best point; and the grid it replaces.
 
 Search spaces map hyperparameter names to dimensions:
 
@@ -14,12 +14,17 @@ Search spaces map hyperparameter names to dimensions:
 ``random_search`` samples ``n_trials`` points from ``seed``, fits one model per point, scores it
 on a dev set, then (``refine=True``) samples a second round in a box around the best point:
 coarse to fine. It returns the trials sorted by dev score, best first.
+
+``grid_search`` fits every combination of lists of values instead (``itertools.product``), on
+the same split, scored the same way, and returns the same trials: the baseline random search
+improves on when few of the hyperparameters matter.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import inspect
+import itertools
 import math
 import numbers
 import time
@@ -29,7 +34,10 @@ import numpy as np
 from .data import train_dev_test_split
 from .training import TrainingDiverged
 
-__all__ = ["Real", "Beta", "Integer", "Choice", "random_search", "sample_space"]
+__all__ = ["Real", "Beta", "Integer", "Choice", "random_search", "grid_search", "sample_space"]
+
+#: The most combinations ``grid_search`` fits unless ``max_trials`` allows more.
+MAX_GRID_TRIALS = 10_000
 
 
 class Dimension:
@@ -228,6 +236,81 @@ def random_search(estimator, space, X, y, n_trials=20, seed=None, dev=0.2, refin
     return sorted(trials, key=_rank_key, reverse=True)
 
 
+def grid_search(estimator, grid, X, y, dev=0.2, seed=None, stratify=False, n_jobs=1,
+                callback=None, max_trials=None):
+    """Every combination of ``grid`` fitted on one train/dev split; returns the trials, best
+    dev score first.
+
+    ``grid`` maps hyperparameter names to lists (or tuples) of values, e.g.
+    ``{"eta": [1e-4, 1e-3, 1e-2], "epochs": [10, 50]}``, or is a list of such dicts, each a
+    sub-grid (as scikit-learn's ``ParameterGrid``: values that only make sense together).
+    Layer sizes and other tuple values are listed: ``{"hidden": [(8,), (8, 4)]}``. The trials
+    have a fixed order, which ``trial`` numbers: the sub-grids in list order, each one
+    ``itertools.product`` of its lists in the dict's key order (the last key varies fastest);
+    ``round`` is 1.
+
+    ``estimator``, ``dev``, ``seed``, ``stratify``, ``n_jobs`` and ``callback`` work as in
+    ``random_search``: the same split from ``seed``, the same ``seed`` given to a class or
+    instance that leaves it unset, the same scores, the same trial dicts sorted the same way,
+    so the two searches compare trial for trial. A grid grows as the product of its lists:
+    more combinations than ``max_trials`` (default ``MAX_GRID_TRIALS``, 10,000) is a
+    ValueError before anything is fitted; pass a larger ``max_trials`` to mean it.
+
+    Why the course prefers random points: hyperparameters do not matter equally, and which
+    ones matter is not known in advance. A 3 x 3 grid over the learning rate and a minor
+    hyperparameter spends 9 fits on only 3 distinct learning rates (each is repeated for
+    every value of the other), where 9 random points try 9 distinct learning rates (and 9
+    values of the other) for the same cost. A grid suits few hyperparameters that all matter.
+    """
+    grids = _check_grid(grid)
+    _check_grid_size(grids, max_trials)
+    n_jobs = _check_count("n_jobs", n_jobs)
+    jobs = []
+    for sub in grids:
+        factory = _factory(estimator, sub, seed)
+        for values in itertools.product(*sub.values()):
+            jobs.append((factory, len(jobs), 1, dict(zip(sub, values))))
+    data = _dev_split(X, y, dev, seed, stratify)
+    return sorted(_run_trials(jobs, data, n_jobs, callback), key=_rank_key, reverse=True)
+
+
+def _check_grid(grid):
+    """``grid`` as a list of dicts ``{name: list of values}`` (a dict is a list of one)."""
+    grids = [grid] if isinstance(grid, dict) else grid
+    if not isinstance(grids, (list, tuple)) or not all(isinstance(g, dict) for g in grids):
+        raise TypeError("grid must be a dict {hyperparameter name: list of values} or a list "
+                        f"of such dicts, got {grid!r}")
+    if not grids or not all(grids):
+        raise ValueError(f"grid is empty ({grid!r}): give at least one hyperparameter and its "
+                         "values, e.g. {'learning_rate': [0.001, 0.01]}")
+    return [_check_values(sub) for sub in grids]
+
+
+def _check_values(sub):
+    for name, values in sub.items():
+        if not isinstance(name, str):
+            raise TypeError(f"grid keys are hyperparameter names (str), got {name!r}")
+        if not isinstance(values, (list, tuple)):
+            hint = (" (a range to sample: use random_search)" if isinstance(values, Dimension)
+                    else " (an array: pass values.tolist())" if isinstance(values, np.ndarray)
+                    else "")
+            raise TypeError(f"grid[{name!r}] must be a list or tuple of values, got "
+                            f"{values!r}{hint}; one value is [value]")
+        if not values:
+            raise ValueError(f"grid[{name!r}] is an empty list; give at least one value")
+    return dict(sub)
+
+
+def _check_grid_size(grids, max_trials):
+    limit = MAX_GRID_TRIALS if max_trials is None else _check_count("max_trials", max_trials)
+    n = sum(math.prod(len(values) for values in sub.values()) for sub in grids)
+    if n > limit:
+        raise ValueError(f"grid has {n:,} combinations, more than max_trials={limit:,}; "
+                         f"shorten its lists, pass max_trials={n} to fit them all, or sample "
+                         "the space with random_search")
+    return n
+
+
 def _rank_key(trial):
     # Best dev score first; ties go to the earlier trial.
     return (trial["dev_score"], trial["train_score"], -trial["trial"])
@@ -286,16 +369,22 @@ def _dev_split(X, y, dev, seed, stratify):
 
 def _run_round(factory, space, data, n, rng, round_no, first, n_jobs, callback):
     points = [{name: dim.sample(rng) for name, dim in space.items()} for _ in range(n)]
-    jobs = [(first + i, round_no, p) for i, p in enumerate(points)]
+    jobs = [(factory, first + i, round_no, p) for i, p in enumerate(points)]
+    return _run_trials(jobs, data, n_jobs, callback)
+
+
+def _run_trials(jobs, data, n_jobs, callback):
+    """The trials of ``jobs``, ``(factory, index, round, params)`` each, in job order (fitted
+    in ``n_jobs`` threads when > 1); ``callback(trial)`` after each, in that order."""
     if n_jobs == 1:
         results = []
         for job in jobs:
-            results.append(_fit_one(factory, data, *job))
+            results.append(_fit_one(data, *job))
             if callback is not None:
                 callback(results[-1])
         return results
     with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        futures = [pool.submit(_fit_one, factory, data, *job) for job in jobs]
+        futures = [pool.submit(_fit_one, data, *job) for job in jobs]
         results = []
         for future in futures:
             results.append(future.result())
@@ -304,7 +393,7 @@ def _run_round(factory, space, data, n, rng, round_no, first, n_jobs, callback):
     return results
 
 
-def _fit_one(factory, data, index, round_no, params):
+def _fit_one(data, factory, index, round_no, params):
     X_tr, y_tr, X_dev, y_dev = data
     model = factory(**params)
     trial = {"trial": index, "round": round_no, "params": dict(params), "error": None}
