@@ -15,10 +15,11 @@ since a shipped :class:`Dataset` unpacks as ``X, y`` too.
 from __future__ import annotations
 
 from ._shipped import Dataset, load_digits, load_iris
+from .augment import augment_images
 from .synthetic import make_blobs, make_moons, make_planar, make_spirals
 
 __all__ = ["DATASETS", "Dataset", "load", "load_iris", "load_digits", "make_planar",
-           "make_moons", "make_spirals", "make_blobs"]
+           "make_moons", "make_spirals", "make_blobs", "augment_images"]
 
 _LOADERS = {
     "iris": load_iris,
