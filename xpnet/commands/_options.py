@@ -75,6 +75,8 @@ OPTIONS = (
     Option("plots", boolean, True, "draw the PNG plots (default: on; needs matplotlib)",
            group="output"),
     Option("quiet", boolean, False, "no progress display", group="output"),
+    Option("bayes_error", fraction, 0.0, "an estimate of the Bayes (human-level) error for "
+           "the report's bias/variance diagnosis (default: 0)", metavar="F", group="output"),
     Option("force", boolean, False, "reuse an --out folder that holds an earlier run, replacing "
            "its files", group="output"),
 )

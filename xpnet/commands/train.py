@@ -4,9 +4,11 @@ With no arguments it trains the default network (one hidden layer of 64 ReLU uni
 epochs) on the bundled handwritten digits. The data is split (seeded, stratified for classes)
 into train/dev/test; progress shows the training cost and the dev metric per epoch (stderr);
 the report (stdout) gives train/dev/test accuracy and the test confusion matrix (or R^2, MSE
-and MAE for regression), the time per epoch, the backend and the dtype. The run folder gets
-``model.npz``, ``history.json``, ``metrics.json``, ``report.txt``, ``config.toml`` (rerun with
-``--config``) and, with matplotlib, ``curves.png`` and for two features ``decision_regions.png``.
+and MAE for regression), a bias/variance diagnosis with the course's remedies, the time per
+epoch, the backend and the dtype. The run folder gets ``model.npz``, ``history.json``,
+``metrics.json``, ``report.txt``, ``config.toml`` (rerun with ``--config``) and, with
+matplotlib, ``curves.png``, for two features ``decision_regions.png`` and with
+``--record-gradients`` ``gradient_norms.png``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ DESCRIPTION = """Train a network and save the run. With no options: the bundled 
 digits, one hidden layer of 64 ReLU units, Adam, 30 epochs. The data is split (seeded,
 stratified for classes) into train/dev/test; progress (stderr) shows the cost and the dev
 metric per epoch; the report (stdout) gives train/dev/test accuracy and the test confusion
-matrix (R^2, MSE, MAE for regression), the time per epoch, the backend and the dtype. The
-run folder (--out, default ./xpnet-runs/<time>-<data>/) gets model.npz, history.json,
-metrics.json, report.txt, config.toml (rerun it with --config) and, with matplotlib,
-curves.png and, for two features, decision_regions.png."""
+matrix (R^2, MSE, MAE for regression), a bias/variance diagnosis (high bias, high variance,
+both or neither, with the course's remedies; --bayes-error sets the Bayes error), the time
+per epoch, the backend and the dtype. The run folder (--out, default
+./xpnet-runs/<time>-<data>/) gets model.npz, history.json, metrics.json, report.txt,
+config.toml (rerun it with --config) and, with matplotlib, curves.png, for two features
+decision_regions.png and with --record-gradients gradient_norms.png."""
 
 EXAMPLES = """examples:
   xpnet train                                   digits, 64 hidden units, Adam, 30 epochs
@@ -309,7 +313,7 @@ def _evaluate(model, split):
 
 # -------------------------------------------------------------------------------- report
 def _report(model, data, split, values, task, fit, results):
-    from ..report import format_confusion, format_metrics
+    from ..report import format_confusion, format_diagnosis, format_metrics
     from ._common import backend_note
     X = data["X"]
     sizes = ", ".join(f"{name} {split[name][0].shape[0]}" for name in ("train", "dev", "test"))
@@ -341,10 +345,28 @@ def _report(model, data, split, values, task, fit, results):
         lines.append(f"early stopping: ran {model.n_epochs_} epochs; kept the weights of epoch "
                      f"{model.best_epoch_}")
     lines += ["", format_metrics(results, task)]
+    diagnosis = _diagnosis(results, split, values)
+    if diagnosis is not None:
+        lines += ["", format_diagnosis(*diagnosis)]
     if task == "classification" and "test" in results:
         lines += ["", "confusion matrix on the test set:",
                   format_confusion(results["test"]["confusion"], results["test"]["labels"])]
     return "\n".join(lines)
+
+
+def _diagnosis(results, split, values):
+    """``(bias_variance result, name of the set compared)`` from train and dev error (test
+    error without a dev set), or None with only a training set. Gaps within two standard
+    errors of the sets' sizes are not called high (classification)."""
+    from ..report import bias_variance, model_error
+    other = "dev" if "dev" in results else "test" if "test" in results else None
+    if "train" not in results or other is None:
+        return None
+    sizes = {} if "r2" in results["train"] else {
+        "n_train": int(split["train"][0].shape[0]), "n_dev": int(split[other][0].shape[0])}
+    d = bias_variance(model_error(results["train"]), model_error(results[other]),
+                      values["bayes_error"], **sizes)
+    return d, other
 
 
 def _flag_text(value):
@@ -385,7 +407,7 @@ def _decay_text(spec):
 # --------------------------------------------------------------------------------- files
 #: The files a run writes into its folder (a reused folder loses the old ones first).
 RUN_FILES = ("model.npz", "history.json", "metrics.json", "report.txt", "config.toml",
-             "curves.png", "decision_regions.png")
+             "curves.png", "decision_regions.png", "gradient_norms.png")
 
 
 def _run_folder(out, label, force=False):
@@ -445,6 +467,8 @@ def _history(model, fit, task):
     h = model.history_
     history = {"epoch": list(range(1, len(h["cost"]) + 1)), "cost": h["cost"], "lr": h["lr"],
                "epoch_time": h["epoch_time"]}
+    if "grad_norm" in h:
+        history["grad_norm"] = h["grad_norm"]
     if fit["dev_history"]["dev_cost"]:
         history.update(fit["dev_history"])
         history["dev_metric"] = "r2" if task == "regression" else "accuracy"
@@ -470,13 +494,17 @@ def _metrics_json(model, data, split, values, task, fit, results):
            "kernel_preparation_seconds": fit["compile"],
            "seconds_per_epoch": fit["training"] / max(model.n_epochs_, 1),
            "metrics": clean}
+    diagnosis = _diagnosis(results, split, values)
+    if diagnosis is not None:
+        out["bias_variance"] = dict(diagnosis[0], compared_with=diagnosis[1],
+                                    bayes_error=values["bayes_error"])
     if task == "classification":
         out["classes"] = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
     return out
 
 
 def _plots(out, model, data, task, fit, results):
-    from ..plots import plot_decision_regions, plot_history
+    from ..plots import plot_decision_regions, plot_gradient_norms, plot_history
     names = []
     score = "R^2" if task == "regression" else "accuracy"
     history = {"cost": model.history_["cost"]}
@@ -485,6 +513,10 @@ def _plots(out, model, data, task, fit, results):
     if plot_history(history, os.path.join(out, "curves.png"), score, title) is None:
         return names
     names.append("curves.png")
+    if "grad_norm" in model.history_:
+        plot_gradient_norms(model.history_, os.path.join(out, "gradient_norms.png"),
+                            title=f"{title}: gradient norm per layer")
+        names.append("gradient_norms.png")
     if task == "classification" and data["X"].shape[1] == 2:
         acc = results.get("test", results["train"])["accuracy"]
         plot_decision_regions(model, data["X"], data["y"],

@@ -261,6 +261,7 @@ class NeuralNetwork(Estimator):
         hp = self._hp
         st.batch_size = None if hp["batch_size"] is None else min(hp["batch_size"], m)
         st.l2 = hp["l2"]
+        st.record_gradients = hp["record_gradients"]
         self.arch_, self._params, self._bn_state = st.arch, st.params, st.bn_state
         self.backend_ = bk.name
         return st
@@ -311,6 +312,8 @@ class NeuralNetwork(Estimator):
             cost = run_epoch(st, X, Y, lr, rng)
             check_finite(cost, epoch, lr)
             row = {"epoch": epoch + 1, "cost": cost, "lr": lr, "epoch_time": timer.lap()}
+            if st.record_gradients:
+                row["grad_norm"] = st.epoch_grad_norms
             stop = False
             if X_dev is not None:
                 row.update(self._dev_metrics(st, X_dev, Y_dev))

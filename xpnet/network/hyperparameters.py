@@ -331,12 +331,15 @@ NETWORK = Schema((
     _h("warm_start", False, _boolean, C.boolean, "fit again from the fitted parameters and "
        "optimizer state instead of a new initialization (Python; partial_fit always does)",
        cli=False),
+    _h("record_gradients", False, _boolean, C.boolean, "record each layer's gradient norm "
+       "||dW[l]||_F per epoch (the mean over its mini-batches) in history_['grad_norm'], to "
+       "see vanishing or exploding gradients; xpnet train draws gradient_norms.png"),
 ))
 
 
 # ------------------------------------------------------- the course's single-unit models
-#: Adaline's solvers: batch gradient descent, stochastic gradient descent.
-SOLVERS = ("gd", "sgd")
+#: Adaline's solvers: batch, stochastic and mini-batch gradient descent.
+SOLVERS = ("gd", "sgd", "minibatch")
 
 
 def _solver(name, value):

@@ -35,7 +35,9 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
     """One epoch over ``X (n[0], m)``, ``Y (n[L], m)``; returns the mean training cost.
 
     ``state`` carries ``bk, arch, params, grads, bn_state, optimizer, l2, batch_size`` and,
-    optionally, ``weights (1, m)``, the examples' sample weights (mean 1), gathered with them;
+    optionally, ``weights (1, m)``, the examples' sample weights (mean 1), gathered with them,
+    and ``record_gradients`` (then ``state.epoch_grad_norms`` holds, per layer, the mean over
+    the epoch's mini-batches of ``||dW[l]||_F``);
     the epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
     Full gathered batches run through ``bk.step_runner``: the same forward, cost and backward
     on fixed buffers, which the cupy backend records once as a CUDA graph and the numba backend
@@ -53,6 +55,8 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
         state.step_rng = rng
         runner = full_batch_runner(state, X_buf, Y_buf, S_buf)
     total = epoch_total(state, X.dtype)
+    norms = bk.zeros((state.arch.L,), "float64") if getattr(state, "record_gradients", False) \
+        else None
     for start, stop in bounds:
         Sb = None
         if gather:
@@ -68,8 +72,19 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
             runner()
         else:
             train_step(state, Xb, Yb, rng, total, Sb)
+        if norms is not None:
+            add_grad_norms(bk, state, norms)
         state.optimizer.step(state.params, state.grads, lr)
+    if norms is not None:
+        state.epoch_grad_norms = [float(v) / len(bounds) for v in bk.to_numpy(norms)]
     return bk.item(total) / m
+
+
+def add_grad_norms(bk, state, norms):
+    """``norms[l - 1] += ||dW[l]||_F`` for each layer, on the device (``norms (L,)``)."""
+    for l in range(1, state.arch.L + 1):
+        dW = state.grads[f"dW{l}"]
+        bk.add(norms[l - 1:l], bk.sqrt(bk.sum(bk.multiply(dW, dW))), out=norms[l - 1:l])
 
 
 def train_step(state, Xb, Yb, rng, total, Sb=None):
