@@ -326,3 +326,19 @@ def test_clear_errors():
     with pytest.raises(TypeError, match="J must be a function"):
         C.gradient_check(3.0, 1.0, 1.0)
     assert C.compute_cost(np.array([[1.0, 0.0]]), [[0, 1]]) > 100      # finite, not nan
+
+
+def test_xpnets_own_initializer_and_dropout_draw_as_the_course_on_request():
+    arch = xpnet.Architecture((5, 4, 3), "relu", "sigmoid", keep_prob=0.7)
+    params = xpnet.initialize_parameters(arch, init="random", legacy_seed=3, dtype="float64",
+                                         backend="numpy")
+    course = C.initialize_parameters_deep([5, 4, 3], seed=3)
+    for k in ("W1", "W2"):
+        np.testing.assert_array_equal(params[k], course[k])
+    X = np.random.RandomState(0).randn(5, 6)
+    AL, caches = xpnet.forward(X, params, arch, training=True, rng=np.random.RandomState(1))
+    AL2, caches2 = C.L_model_forward(X, course, keep_prob=0.7, seed=1)
+    np.testing.assert_allclose(AL, AL2, rtol=1e-12)
+    np.testing.assert_array_equal(caches[0]["D"], caches2[0][2])
+    with pytest.raises(ValueError, match="not both"):
+        xpnet.initialize_parameters(arch, seed=1, legacy_seed=3)

@@ -126,16 +126,25 @@ def _per_layer(value, n, name):
     return [value] * n
 
 
-def initialize_parameters(arch, init=DEFAULT_INIT, seed=None, dtype="float32", backend=None):
+def initialize_parameters(arch, init=DEFAULT_INIT, seed=None, dtype="float32", backend=None,
+                          legacy_seed=None):
     """Parameters ``W[l]`` from ``init``, ``b[l] = 0`` (``gamma = 1``, ``beta = 0`` with BN).
 
     Weights are drawn on the host from ``numpy.random.default_rng(seed)`` in layer order, then
-    moved, so one seed gives identical parameters on every backend. Returns ``FlatParams``.
+    moved, so one seed gives identical parameters on every backend. ``legacy_seed`` draws them
+    instead as the course does, ``np.random.seed(legacy_seed)`` then ``np.random.randn`` per
+    layer (from a ``RandomState``; the global state is left alone), so an assignment's
+    ``initialize_parameters_deep`` numbers come out. Returns ``FlatParams``.
     """
     bk = resolve(backend)
     dt = np_dtype(dtype)
     params = FlatParams(bk, arch.layout(), dt)
-    host = draw_weights(init, arch.layer_dims, np.random.default_rng(seed))
+    if legacy_seed is not None and seed is not None:
+        raise ValueError("give seed (xpnet's Generator) or legacy_seed (the course's "
+                         "np.random.seed), not both")
+    rng = np.random.default_rng(seed) if legacy_seed is None else \
+        np.random.RandomState(legacy_seed)
+    host = draw_weights(init, arch.layer_dims, rng)
     for name, shape in arch.layout():
         if name.startswith("gamma"):
             host[name] = np.ones(shape)
