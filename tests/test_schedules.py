@@ -9,6 +9,7 @@ import pytest
 
 import xpnet
 from xpnet.network import schedules
+from xpnet import NeuralNetwork
 from xpnet.network.schedules import exponentially_weighted_average, make_schedule
 
 EPOCHS = range(0, 25)
@@ -113,3 +114,51 @@ def test_larger_beta_is_smoother():
 def test_ewa_rejects_bad_beta(beta):
     with pytest.raises(ValueError, match="beta"):
         exponentially_weighted_average([1.0], beta=beta)
+
+
+# ------------------------------------------------------------- every rate checked
+@pytest.mark.parametrize("spec, words", [
+    ({"kind": "exponential", "base": -1}, "base must be a finite number > 0"),
+    ({"kind": "exponential", "base": float("nan")}, "base must be"),
+    ({"kind": "inverse_time", "decay_rate": -1}, "decay_rate must be a finite number >= 0"),
+    ({"kind": "inverse_time", "time_interval": 0}, "time_interval must be an integer >= 1"),
+    ({"kind": "inverse_time", "time_interval": 2.5}, "time_interval must be an integer"),
+    ({"kind": "staircase", "step": 0}, "step must be an integer >= 1"),
+    ({"kind": "staircase", "factor": 0}, "factor must be a finite number > 0"),
+    ({"kind": "inverse_sqrt", "k": -2}, "k must be a finite number > 0"),
+    ({"kind": "staircase", "step": True}, "step must be an integer"),
+])
+def test_schedule_parameters_are_checked_before_training(spec, words):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.integers(0, 2, 30)
+    with pytest.raises(ValueError, match=words):
+        make_schedule(spec, 0.1)
+    model = NeuralNetwork(epochs=2, lr_decay=spec, backend="numpy")
+    with pytest.raises(ValueError, match=words):
+        model.fit(X, y)
+    assert not hasattr(model, "history_")          # refused before any epoch ran
+
+
+@pytest.mark.parametrize("multiplier, error", [(-1, ValueError), (0, ValueError),
+                                               (float("inf"), ValueError), ("x", TypeError)])
+def test_a_callables_multiplier_is_checked_at_every_epoch(multiplier, error):
+    sched = make_schedule(lambda e: 1.0 if e < 2 else multiplier, 0.1)
+    assert sched(0) == sched(1) == 0.1
+    with pytest.raises(error, match="at epoch 2"):
+        sched(2)
+
+
+def test_a_rate_that_overflows_is_refused_at_its_epoch():
+    sched = make_schedule({"kind": "exponential", "base": 1e10}, 1.0)
+    assert sched(3) == 1e30
+    with pytest.raises(ValueError, match="at epoch 40"):
+        sched(40)
+
+
+def test_cli_schedule_errors_are_one_line_exit_2(capsys):
+    from xpnet import cli
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "--lr-decay", "staircase:step=0", "--epochs", "1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "step must be an integer >= 1" in err[0]

@@ -160,7 +160,8 @@ def lr_decay(value):
     if isinstance(value, dict):
         spec = dict(value)
         _check_schedule(spec.get("kind"))
-        return {k: (v if k == "kind" else _float(v, f"lr_decay {k}")) for k, v in spec.items()}
+        return _checked_schedule({k: (v if k == "kind" else _float(v, f"lr_decay {k}"))
+                                  for k, v in spec.items()})
     if not isinstance(value, str):
         raise Bad(f"lr_decay must be a schedule name, got {value!r}")
     name, _, rest = value.strip().partition(":")
@@ -174,6 +175,16 @@ def lr_decay(value):
             raise Bad(f"lr_decay parameters are key=value pairs (e.g. exponential:base=0.9), "
                       f"got {item!r}")
         spec[key.strip()] = _float(number, f"lr_decay {key.strip()}")
+    return _checked_schedule(spec)
+
+
+def _checked_schedule(spec):
+    """The parsed spec, validated by the schedule module (ranges of every parameter)."""
+    from .network.schedules import check_lr_decay
+    try:
+        check_lr_decay(spec)
+    except (TypeError, ValueError) as exc:
+        raise Bad(str(exc)) from None
     return spec
 
 

@@ -29,6 +29,7 @@ from ..ops.activations import ReLU, hidden_activations
 from ..ops.initializers import DEFAULT_INIT
 from ..ops.losses import Huber
 from ..ops.optimizers import DEFAULTS as OPT, Adam
+from .schedules import check_lr_decay
 
 TASKS = ("auto", "classification", "regression")
 _SAME = object()
@@ -146,7 +147,13 @@ def _class_weight(name, value):
 
 
 def _passed(name, value):
-    """Checked where it is used (lr_decay by the schedule, backend when it is resolved)."""
+    """Checked where it is used (the backend when it is resolved)."""
+    return value
+
+
+def _lr_decay(name, value):
+    """Every parameter of a schedule in its range (a callable's values at each epoch)."""
+    check_lr_decay(value)
     return value
 
 
@@ -281,7 +288,7 @@ NETWORK = Schema((
     _h("keep_prob", 1.0, _keep_prob, C.keep_prob, "dropout keep probability, one or one per "
        "hidden layer (1: no dropout)", metavar="P", example="0.5"),
     _h("batch_norm", False, _boolean, C.boolean, "batch normalization in the hidden layers"),
-    _h("lr_decay", None, _passed, C.lr_decay, "learning-rate decay: none, "
+    _h("lr_decay", None, _lr_decay, C.lr_decay, "learning-rate decay: none, "
        + ", ".join(C.SCHEDULES) + "; parameters as name:key=value (e.g. exponential:base=0.9)",
        metavar="SPEC", example="exponential:base=0.9"),
     _h("early_stopping", False, _boolean, C.boolean, "stop when the cost on a validation part "

@@ -43,12 +43,23 @@ _FUNCS = {"inverse_time": inverse_time, "exponential": exponential,
           "inverse_sqrt": inverse_sqrt, "staircase": staircase}
 
 
-def make_schedule(lr_decay, lr0):
-    """Return ``schedule(epoch) -> learning rate`` for the ``lr_decay`` spec."""
-    if lr_decay is None:
-        return lambda epoch: lr0
-    if callable(lr_decay):
-        return lambda epoch: lr0 * float(lr_decay(epoch))
+#: What each schedule parameter must be: (test, the words of the error).
+_RULES = {
+    "decay_rate": (lambda x: x >= 0, "a finite number >= 0"),
+    "time_interval": (lambda x: x >= 1 and float(x).is_integer(), "an integer >= 1"),
+    "base": (lambda x: x > 0, "a finite number > 0 (below 1 to decay)"),
+    "k": (lambda x: x > 0, "a finite number > 0"),
+    "factor": (lambda x: x > 0, "a finite number > 0 (below 1 to decay)"),
+    "step": (lambda x: x >= 1 and float(x).is_integer(), "an integer >= 1"),
+}
+
+
+def check_lr_decay(lr_decay):
+    """``lr_decay`` validated: None, a callable, a name or ``{"kind": name, **params}`` with
+    every parameter in its range (``_RULES``). Returns ``(kind, params)`` (``kind`` None for
+    None or a callable); raises TypeError or ValueError naming what is wrong."""
+    if lr_decay is None or callable(lr_decay):
+        return None, {}
     if isinstance(lr_decay, str):
         lr_decay = {"kind": lr_decay}
     if not isinstance(lr_decay, dict) or "kind" not in lr_decay:
@@ -58,13 +69,58 @@ def make_schedule(lr_decay, lr0):
     kind = spec.pop("kind")
     if kind not in _FUNCS:
         raise ValueError(f"unknown lr_decay {kind!r}; choose one of {', '.join(SCHEDULES)}")
-    params = {**_DEFAULTS[kind], **spec}
-    unknown = set(params) - set(_DEFAULTS[kind])
+    unknown = set(spec) - set(_DEFAULTS[kind])
     if unknown:
         raise ValueError(f"lr_decay {kind!r} takes {sorted(_DEFAULTS[kind])}, "
                          f"not {sorted(unknown)}")
-    func = _FUNCS[kind]
-    return lambda epoch: func(lr0, epoch, **params)
+    params = {**_DEFAULTS[kind], **spec}
+    for name, value in params.items():
+        test, words = _RULES[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or not test(value):
+            raise ValueError(f"lr_decay {kind!r}: {name} must be {words}, got {value!r}")
+        if name in ("time_interval", "step"):
+            params[name] = int(value)
+    return kind, params
+
+
+def make_schedule(lr_decay, lr0):
+    """Return ``schedule(epoch) -> learning rate`` for the ``lr_decay`` spec (checked by
+    ``check_lr_decay``). Every rate it produces is checked to be a positive finite number (a
+    callable's multiplier too), else ValueError names the epoch."""
+    kind, params = check_lr_decay(lr_decay)
+    if lr_decay is None:
+        base = lambda epoch: lr0  # noqa: E731
+    elif kind is None:
+        base = lambda epoch: lr0 * _multiplier(lr_decay, epoch)  # noqa: E731
+    else:
+        func = _FUNCS[kind]
+        base = lambda epoch: func(lr0, epoch, **params)  # noqa: E731
+
+    def schedule(epoch):
+        try:
+            lr = base(epoch)
+        except OverflowError:
+            lr = math.inf
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr_decay gives the learning rate {lr!r} at epoch {epoch}; a "
+                             "learning rate must be a positive finite number (check the "
+                             "schedule's parameters, or the callable's return value)")
+        return lr
+    return schedule
+
+
+def _multiplier(func, epoch):
+    value = func(epoch)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"lr_decay(epoch) must return a number (the learning-rate "
+                        f"multiplier), got {value!r} at epoch {epoch}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"lr_decay(epoch) returned {value!r} at epoch {epoch}; the "
+                         "multiplier must be a positive finite number")
+    return value
 
 
 def exponentially_weighted_average(values, beta=0.9, bias_correction=True):
