@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from xpnet.backends import resolve
 from xpnet.ops import activations as xact, losses as xloss
@@ -68,3 +69,41 @@ def test_tanh_and_gradients_finite(dtype, vbackend):
             A = xact.forward(bk, act, Zd)
             dZ = xact.backward(bk, act, bk.ones(Z_EXT.shape, dtype), Zd, A)
             assert np.all(np.isfinite(bk.to_numpy(A))) and np.all(np.isfinite(bk.to_numpy(dZ)))
+
+
+# --------------------------------------------------------- scale-safe standardization
+@pytest.mark.parametrize("scale", [1e155, 1e200, 1e306, 1e-160, 1e-300])
+def test_standardization_is_exact_at_any_finite_scale(scale):
+    """Inputs whose squares overflow (or underflow) give the same statistics and the same
+    fit as the unscaled data, with no warning."""
+    import warnings
+
+    import xpnet
+    from xpnet.network.data import Normalizer, column_mean_std
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    y = (X[:, 0] + 0.3 * X[:, 1] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, std = column_mean_std(X * scale + 2 * scale)
+        np.testing.assert_allclose(mean, (X.mean(0) + 2) * scale, rtol=1e-13)
+        np.testing.assert_allclose(std, X.std(0) * scale, rtol=1e-13)
+        norm = Normalizer().fit(X * scale)
+        np.testing.assert_allclose(norm.transform(X * scale), Normalizer().fit_transform(X),
+                                   rtol=1e-12, atol=1e-15)
+        for backend in ("numpy", "numba"):
+            kw = dict(hidden=(8,), epochs=30, seed=0, dtype="float64", backend=backend)
+            big = xpnet.NeuralNetwork(**kw).fit(X * scale, y)
+            ref = xpnet.NeuralNetwork(**kw).fit(X, y)
+            np.testing.assert_allclose(big.parameters_["W1"], ref.parameters_["W1"],
+                                       rtol=1e-9, atol=1e-12)
+            assert big.score(X * scale, y) == ref.score(X, y)
+
+
+def test_inputs_at_the_edge_of_float64_standardize_without_overflow():
+    import xpnet
+    X = np.full((10, 2), 1.7e308)
+    X[::2] = -1.7e308
+    y = np.arange(10) % 2
+    model = xpnet.NeuralNetwork(epochs=200, backend="numpy").fit(X, y)
+    assert np.all(np.isfinite(model.std_)) and model.score(X, y) == 1.0

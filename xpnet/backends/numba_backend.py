@@ -235,13 +235,14 @@ class NumbaBackend(NumpyBackend):
     def standardize(self, X, mean, std, dtype):
         """One pass per row (``K.standardize_rows``), the same bits as the NumPy chunks; rows
         split across threads from ``parallel_min`` elements."""
+        from ..network.data import needs_safe_form  # lazily: the network imports backends
         out_dtype = np_dtype(dtype)
         if (type(X) is not np.ndarray or X.ndim != 2 or X.dtype not in _FLOATS
                 or out_dtype not in _FLOATS or not X.flags.c_contiguous or X.size == 0):
             return super().standardize(X, mean, std, dtype)
         mean = np.ascontiguousarray(mean, dtype=np.float64)
         std = np.ascontiguousarray(std, dtype=np.float64)
-        if mean.shape != (X.shape[1],) or std.shape != mean.shape:
+        if mean.shape != (X.shape[1],) or std.shape != mean.shape or needs_safe_form(mean):
             return super().standardize(X, mean, std, dtype)
         out = np.empty(X.shape, dtype=out_dtype)
         if self._parallel(X.size):

@@ -154,10 +154,47 @@ def column_stats(X, chunk_rows=CHUNK_ROWS, weights=None):
     return mean, sq / (m if weights is None else w.sum())
 
 
+#: Column scales outside this range square to an overflow or underflow in float64: their
+#: statistics are computed on the column divided by its largest magnitude.
+_SAFE_SCALE = (1e-150, 1e150)
+#: A mean this large may overflow ``X - mean``: such columns standardize as X/std - mean/std.
+_LARGE_MEAN = 1e300
+
+
+def column_mean_std(X, weights=None, chunk_rows=CHUNK_ROWS):
+    """``(mean, std)`` per feature of ``X (n_samples, n_features)`` in float64, exact for any
+    finite input: where a column's spread is outside [1e-150, 1e150] (or its statistics
+    overflowed) and its largest magnitude is too (its squares overflow or underflow), the
+    statistics are those of the column divided by that magnitude, scaled back. Other columns
+    take ``column_stats`` unchanged, with no extra pass over them."""
+    with np.errstate(over="ignore", invalid="ignore"):      # the risky columns are redone
+        mean, var = column_stats(X, chunk_rows, weights)
+    std = np.sqrt(var)
+    lo, hi = _SAFE_SCALE
+    risky = ~np.isfinite(mean) | ~np.isfinite(std) | (std < lo) | (std > hi)
+    if risky.any():           # (the rare columns only: no extra pass over the others)
+        cols = np.flatnonzero(risky)
+        peak = _column_peak(X[:, cols], chunk_rows)
+        cols, peak = cols[(peak > hi) | (peak < lo)], peak[(peak > hi) | (peak < lo)]
+        scale = np.where(peak > 0, peak, 1.0)
+        m_s, v_s = column_stats(X[:, cols] / scale, chunk_rows, weights)
+        mean[cols], std[cols] = m_s * scale, np.sqrt(v_s) * scale
+    return mean, std
+
+
+def _column_peak(X, chunk_rows):
+    """``max |X[:, j]|`` per column, by row chunks."""
+    peak = np.zeros(X.shape[1])
+    for start, stop in _chunks(X.shape[0], chunk_rows):
+        np.maximum(peak, np.abs(X[start:stop]).max(axis=0, initial=0.0), out=peak)
+    return peak
+
+
 def standardize(X, mean, std, dtype=np.float64, chunk_rows=CHUNK_ROWS):
     """``(X - mean) / std`` as a new C-contiguous array of ``dtype``, computed in float64 row
     chunk by row chunk: the same values as ``((X - mean) / std).astype(dtype)`` without two
-    float64 temporaries the size of ``X`` (2.4 s -> 0.14 s on 60,000 x 784 here)."""
+    float64 temporaries the size of ``X`` (2.4 s -> 0.14 s on 60,000 x 784 here). Columns
+    whose mean is above 1e300 in magnitude take ``X / std - mean / std`` (no overflow)."""
     m, n = X.shape
     out = np.empty((m, n), dtype=dtype)
     tmp = np.empty((min(chunk_rows, m), n))
@@ -165,7 +202,15 @@ def standardize(X, mean, std, dtype=np.float64, chunk_rows=CHUNK_ROWS):
         t = tmp[:stop - start]
         np.subtract(X[start:stop], mean, out=t)
         np.divide(t, std, out=out[start:stop], casting="same_kind")
+    large = np.flatnonzero(np.abs(mean) > _LARGE_MEAN)
+    if large.size:
+        out[:, large] = X[:, large] / std[large] - mean[large] / std[large]
     return out
+
+
+def needs_safe_form(mean):
+    """Whether ``standardize`` takes its overflow-free form for some column of ``mean``."""
+    return bool(np.any(np.abs(np.asarray(mean)) > _LARGE_MEAN))
 
 
 class Normalizer:
@@ -179,8 +224,9 @@ class Normalizer:
     def fit(self, X):
         """Compute ``mu`` and ``sigma`` per feature of ``X (n_samples, n_features)``."""
         X = V.check_X(X)
-        self.mean_, self.var_ = column_stats(X)
-        std = np.sqrt(self.var_)
+        self.mean_, std = column_mean_std(X)
+        with np.errstate(over="ignore"):
+            self.var_ = std ** 2            # inf for a std above 1e154: std_ is what is used
         self.std_ = np.where(std > 0, std, 1.0)
         self.n_features_in_ = X.shape[1]
         return self

@@ -18,7 +18,7 @@ from ..ops.losses import default_loss, losses_for
 from ..ops.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
 from ..ops.optimizers import default_learning_rate
 from . import weights
-from .data import column_stats
+from .data import column_mean_std
 from .hyperparameters import NETWORK, TASKS
 from .model import (Architecture, compute_cost, forward, initialize_bn_state,
                     initialize_parameters)
@@ -214,8 +214,7 @@ class NeuralNetwork(Estimator):
 
     def _fit_normalizer(self, X, w=None):
         if self.normalize:
-            self.mean_, var = column_stats(X, weights=w)
-            std = np.sqrt(var)
+            self.mean_, std = column_mean_std(X, weights=w)
             self.std_ = np.where(std > 0, std, 1.0)
         else:
             self.mean_ = np.zeros(X.shape[1])
