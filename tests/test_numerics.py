@@ -107,3 +107,42 @@ def test_inputs_at_the_edge_of_float64_standardize_without_overflow():
     y = np.arange(10) % 2
     model = xpnet.NeuralNetwork(epochs=200, backend="numpy").fit(X, y)
     assert np.all(np.isfinite(model.std_)) and model.score(X, y) == 1.0
+
+
+# ------------------------------------------------------------------ divergence named
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("optimizer, lr", [("adam", 1e6), ("rmsprop", 1e4), ("gd", 1e3),
+                                           ("momentum", 1e3), ("adamw", 1e6)])
+def test_every_optimizer_reports_divergence_even_when_the_cost_stays_finite(backend, optimizer,
+                                                                            lr):
+    import xpnet
+    from xpnet.network.training import TrainingDiverged
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 5))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(TrainingDiverged, match="Lower learning_rate") as exc:
+        xpnet.NeuralNetwork(epochs=5, optimizer=optimizer, learning_rate=lr, seed=0,
+                            backend=backend).fit(X, y)
+    assert "at epoch 1" in str(exc.value)
+
+
+def test_a_healthy_fit_is_not_called_divergent():
+    import xpnet
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((300, 4))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    for opt in ("gd", "momentum", "rmsprop", "adam", "adamw"):
+        xpnet.NeuralNetwork(epochs=30, optimizer=opt, keep_prob=0.8, l2=0.5, seed=0,
+                            backend="numpy").fit(X, y)
+
+
+def test_divergence_from_large_inputs_names_them():
+    import xpnet
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3)) * 1e150
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match=r"inputs are large \(max \|x\| = "):
+        xpnet.NeuralNetwork(normalize=False, dtype="float64", epochs=2, optimizer="gd",
+                            backend="numpy").fit(X, y)
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        xpnet.NeuralNetwork(normalize=False, epochs=2, backend="numpy").fit(X, y)

@@ -32,6 +32,17 @@ HIDDEN_ACTIVATIONS = hidden_activations()
 __all__ = ["NeuralNetwork", "NeuralNetworkRegressor", "TASKS", "HIDDEN_ACTIVATIONS"]
 
 
+def _check_representable(X, dtype):
+    """Inputs beyond ``dtype``'s range would become inf on the device: a ValueError first."""
+    if np.dtype(dtype).itemsize >= X.dtype.itemsize or not X.size:
+        return
+    limit, peak = float(np.finfo(dtype).max), float(np.max(np.abs(X)))
+    if peak > limit:
+        raise ValueError(f"X has values up to {peak:.3g}, beyond {dtype}'s range "
+                         f"({limit:.3g}); standardize them (normalize=True) or train in "
+                         "dtype='float64'")
+
+
 class _State:
     """What one fit holds on the device."""
 
@@ -227,6 +238,7 @@ class NeuralNetwork(Estimator):
         if self.normalize:
             rows = self._bk.standardize(X, self.mean_, self.std_, self._dtype)
         else:  # (x - 0) / 1 == x exactly
+            _check_representable(X, self._dtype)
             rows = np.ascontiguousarray(X, dtype=self._dtype)
         bk = self._bk
         return bk.transpose(bk.asarray(rows))
@@ -309,7 +321,7 @@ class NeuralNetwork(Estimator):
         for epoch in range(start, start + (hp["epochs"] if epochs is None else epochs)):
             lr = schedule(epoch)
             cost = run_epoch(st, X, Y, lr, rng)
-            check_finite(cost, epoch, lr)
+            check_finite(cost, epoch, lr, st.initial_cost, lambda: self._scale_hints(st, X, Y))
             row = {"epoch": epoch + 1, "cost": cost, "lr": lr, "epoch_time": timer.lap()}
             if st.record_gradients:
                 row["grad_norm"] = st.epoch_grad_norms
@@ -332,6 +344,20 @@ class NeuralNetwork(Estimator):
         if stopper is not None:
             stopper.restore(st)
             self.best_epoch_ = stopper.best_epoch + 1
+
+    def _scale_hints(self, st, X, Y):
+        """Sentences on inputs or targets too large to train on (for a divergence error)."""
+        bk, hints = st.bk, []
+        x = float(bk.item(bk.max(bk.abs(X))))
+        if x > 1e3:
+            after = " after standardizing" if self.normalize else ""
+            hints.append(f"The inputs are large (max |x| = {x:.3g}{after}): standardize them "
+                         "(normalize=True) or rescale them.")
+        if self.task_ == "regression":
+            t = float(bk.item(bk.max(bk.abs(Y))))
+            if t > 1e3:
+                hints.append(f"The targets are large (max |y| = {t:.3g}): rescale them.")
+        return hints
 
     def _dev_metrics(self, st, X_dev, Y_dev):
         AL, caches = forward(X_dev, st.params, st.arch, backend=st.bk, bn_state=st.bn_state)

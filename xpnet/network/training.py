@@ -72,6 +72,8 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
             runner()
         else:
             train_step(state, Xb, Yb, rng, total, Sb)
+        if getattr(state, "initial_cost", None) is None:    # once per fit: one host read
+            state.initial_cost = bk.item(total) / (stop - start)
         if norms is not None:
             add_grad_norms(bk, state, norms)
         state.optimizer.step(state.params, state.grads, lr)
@@ -188,11 +190,26 @@ class EarlyStopper:
                 state.bn_state.flat[...] = self.best_bn
 
 
-def check_finite(cost, epoch, lr):
-    if not np.isfinite(cost):
-        raise TrainingDiverged(
-            f"training diverged at epoch {epoch + 1}: the cost is {cost}. Lower learning_rate "
-            f"(it was {lr:g}), normalize the inputs, or add L2 regularization.")
+#: A training cost this many times its value at the initial weights is divergence.
+RISE_FACTOR = 100.0
+
+
+def check_finite(cost, epoch, lr, initial=None, hints=None):
+    """Raise ``TrainingDiverged`` when the epoch's ``cost`` is not finite or, with the cost
+    ``initial`` at the initial weights (the first mini-batch's), above ``RISE_FACTOR`` times
+    it (Adam or RMSprop at far too large a rate drift up without ever overflowing).
+    ``hints()``: sentences naming other causes (large inputs or targets), said first."""
+    finite = bool(np.isfinite(cost))
+    if finite and (initial is None or not cost > RISE_FACTOR * max(initial, 1e-3)):
+        return
+    what = (f"the cost is {cost}" if not finite else
+            f"the cost rose to {cost:.4g}, over {RISE_FACTOR:g} times its {initial:.4g} at the "
+            "initial weights")
+    causes = " ".join(hints()) if hints is not None else ""
+    raise TrainingDiverged(
+        f"training diverged at epoch {epoch + 1}: {what}. {causes + ' ' if causes else ''}"
+        f"Lower learning_rate (it was {lr:g}), normalize the inputs, or add L2 "
+        "regularization.")
 
 
 class Timer:
