@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 
 import numpy as np
 
@@ -117,7 +118,9 @@ def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
     batch's sample weights, when there are any), made once per fit.
 
     Steps with dropout draw new masks from ``state.step_rng`` each time: the runner is told
-    (``draws``), so a backend that cannot redo the draws runs them as plain calls.
+    (``draws``), so a backend that cannot redo the draws runs them as plain calls. The step
+    holds the state weakly, so a finished fit's state (its data copies, batch buffers and
+    recorded steps) is freed at once, not when the cyclic collector runs.
     """
     key = (id(X_buf), id(Y_buf), id(S_buf))
     cached = getattr(state, "step_runners", None)
@@ -128,9 +131,11 @@ def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
         Xb, Yb = X_buf[:, :], Y_buf[:, :]
         Sb = None if S_buf is None else S_buf[:, :]
         total = epoch_total(state, X_buf.dtype)
+        owner = weakref.ref(state)  # the runner lives on the state: no cycle through its step
 
         def step():
-            train_step(state, Xb, Yb, state.step_rng, total, Sb)
+            st = owner()
+            train_step(st, Xb, Yb, st.step_rng, total, Sb)
 
         draws = any(kp < 1.0 for kp in state.arch.keep_probs)
         runner = state.bk.step_runner(step, draws=draws)
