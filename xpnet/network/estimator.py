@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
+from .._blas import training_threads
 from .._estimator import Estimator
 from ..backends import Backend, resolve
 from ..ops import LOSSES
@@ -317,8 +318,18 @@ class NeuralNetwork(Estimator):
         if not resume or not hasattr(self, "history_"):
             self.history_ = {"cost": [], "lr": [], "epoch_time": []}
         start = len(self.history_["cost"])  # a resumed fit goes on counting epochs
+        with training_threads(st.arch.layer_dims, st.batch_size or X.shape[1]):
+            self._epochs(st, X, Y, X_dev, Y_dev, rng, callback, schedule, stopper,
+                         range(start, start + (hp["epochs"] if epochs is None else epochs)))
+        self.n_epochs_ = len(self.history_["cost"])
+        self.best_epoch_ = self.n_epochs_
+        if stopper is not None:
+            stopper.restore(st)
+            self.best_epoch_ = stopper.best_epoch + 1
+
+    def _epochs(self, st, X, Y, X_dev, Y_dev, rng, callback, schedule, stopper, epochs):
         timer = Timer(st.bk)
-        for epoch in range(start, start + (hp["epochs"] if epochs is None else epochs)):
+        for epoch in epochs:
             lr = schedule(epoch)
             cost = run_epoch(st, X, Y, lr, rng)
             check_finite(cost, epoch, lr, st.initial_cost, lambda: self._scale_hints(st, X, Y))
@@ -339,11 +350,6 @@ class NeuralNetwork(Estimator):
             if stop:
                 break
             timer.reset()  # training time only: not the dev pass, report or callback
-        self.n_epochs_ = len(self.history_["cost"])
-        self.best_epoch_ = self.n_epochs_
-        if stopper is not None:
-            stopper.restore(st)
-            self.best_epoch_ = stopper.best_epoch + 1
 
     def _scale_hints(self, st, X, Y):
         """Sentences on inputs or targets too large to train on (for a divergence error)."""
