@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
+import subprocess
+import sys
+import time
 import zipfile
 
 import numpy as np
 import pytest
 
 import xpnet
-from xpnet import backends
+from xpnet import _atomic, backends
+from xpnet._atomic import atomic_open
 from xpnet.network import persistence
 
 CPU_BACKENDS = [n for n in backends.available_backends() if n != "cupy"]
@@ -160,6 +166,151 @@ def test_save_replaces_atomically_and_leaves_no_temp_files(fitted, tmp_path, mon
         model.save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.npz"]
+
+
+@pytest.fixture(params=["anonymous", "named"])
+def temp_kind(request, monkeypatch, tmp_path):
+    """Each write test runs with the O_TMPFILE file (where the platform has it) and with the
+    named fallback."""
+    if request.param == "anonymous" and not _anonymous_supported(tmp_path):
+        pytest.skip("no O_TMPFILE on this file system")
+    monkeypatch.setattr(_atomic, "USE_O_TMPFILE", request.param == "anonymous")
+    return request.param
+
+
+def _anonymous_supported(folder):
+    fd = _atomic._anonymous(str(folder), 0o600)
+    if fd is not None:
+        os.close(fd)
+    return fd is not None
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_a_failed_save_leaves_the_file_with_either_temporary(fitted, tmp_path, monkeypatch,
+                                                             temp_kind):
+    model, _ = fitted
+    path = tmp_path / "m.npz"
+    model.save(path)
+    before = path.read_bytes()
+
+    def crash(f, **arrays):
+        f.write(b"PK\x03\x04 half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez_compressed", crash)
+    with pytest.raises(KeyboardInterrupt):
+        model.save(path)
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_resaving_keeps_the_file_mode(fitted, tmp_path, temp_kind):
+    """Re-saving over a chmod 600 model used to leave it 644."""
+    model, _ = fitted
+    path = tmp_path / "m.npz"
+    model.save(path)
+    for mode in (0o600, 0o640, 0o604):
+        os.chmod(path, mode)
+        model.save(path)
+        assert mode_of(path) == mode
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_a_new_file_gets_the_umask_default(fitted, tmp_path, temp_kind):
+    old = os.umask(0o027)
+    try:
+        fitted[0].save(tmp_path / "new.npz")
+        with atomic_open(tmp_path / "new.txt", "w") as fh:
+            fh.write("x")
+    finally:
+        os.umask(old)
+    assert mode_of(tmp_path / "new.npz") == 0o640 and mode_of(tmp_path / "new.txt") == 0o640
+    assert _atomic._umask() == old
+
+
+def test_saving_through_a_symlink_writes_its_target(fitted, tmp_path, temp_kind):
+    """It used to replace the link by a file."""
+    model, X = fitted
+    (tmp_path / "store").mkdir()
+    real, link = tmp_path / "store" / "model.npz", tmp_path / "link.npz"
+    real.write_bytes(b"old")
+    os.chmod(real, 0o600)
+    link.symlink_to(real)
+    assert model.save(link) == str(link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert mode_of(real) == 0o600
+    np.testing.assert_array_equal(xpnet.load(real).predict_proba(X), model.predict_proba(X))
+    assert os.listdir(tmp_path / "store") == ["model.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["link.npz", "store"]
+
+
+def test_text_files_keep_their_mode_and_links_too(tmp_path, temp_kind):
+    """atomic_open serves the plots and the CLI's run files as well."""
+    real, link = tmp_path / "report.txt", tmp_path / "latest.txt"
+    real.write_text("old")
+    os.chmod(real, 0o600)
+    link.symlink_to(real.name)
+    with atomic_open(link, "w", encoding="utf-8", newline="") as fh:
+        fh.write("new\r\n")
+    assert link.is_symlink() and real.read_bytes() == b"new\r\n" and mode_of(real) == 0o600
+    with pytest.raises(ValueError):
+        with atomic_open(real, "w") as fh:
+            fh.write("half")
+            raise ValueError("stop")
+    assert real.read_bytes() == b"new\r\n"
+    assert sorted(os.listdir(tmp_path)) == ["latest.txt", "report.txt"]
+
+
+def test_a_refused_link_falls_back_to_a_named_copy(fitted, tmp_path, monkeypatch):
+    """Where linkat through /proc is refused, the anonymous file is copied to a named one."""
+    if not _anonymous_supported(tmp_path):
+        pytest.skip("no O_TMPFILE on this file system")
+    model, X = fitted
+    path = tmp_path / "m.npz"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o600)
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", refuse)
+    model.save(path)
+    assert mode_of(path) == 0o600 and os.listdir(tmp_path) == ["m.npz"]
+    np.testing.assert_array_equal(xpnet.load(path).predict_proba(X), model.predict_proba(X))
+
+
+def _dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_temporaries_of_the_target_are_removed(fitted, tmp_path):
+    """30 kill -9 during saves left 28 orphans nothing cleaned; now each save removes those of
+    its target that are an hour old with their process gone, or a day old."""
+    dead, hour, day = _dead_pid(), time.time() - 2 * 3600, time.time() - 2 * 86400
+    files = {  # name: (mtime, removed?)
+        f".m.npz.{dead}.0123abcd.tmp": (hour, True),  # a killed save
+        f".m.npz.{dead}.0123abce.tmp": (time.time(), False),  # fresh: maybe another machine's
+        f".m.npz.{os.getpid()}.0123abcf.tmp": (hour, False),  # its process runs
+        ".m.npz.1.0123abd0.tmp": (hour, False),  # pid 1 runs
+        ".m.npz.1.0123abd1.tmp": (day, True),  # a day old: whatever its pid says
+        ".m.npz.ab_d1234.tmp": (day, True),  # an orphan of xpnet before this scheme
+        ".m.npz.ab_d1235.tmp": (hour, False),
+        f".other.npz.{dead}.0123abcd.tmp": (day, False),  # another target's
+        f".m.npz.{dead}.0123abcd.tmp.keep": (day, False),
+        "m.npz.bak": (day, False),
+    }
+    for name, (mtime, _) in files.items():
+        (tmp_path / name).write_bytes(b"x")
+        os.utime(tmp_path / name, (mtime, mtime))
+    os.mkdir(tmp_path / f".m.npz.{dead}.0123abd2.tmp")  # not a file: kept
+    fitted[0].save(tmp_path / "m.npz")
+    left = set(os.listdir(tmp_path))
+    assert left == {"m.npz", f".m.npz.{dead}.0123abd2.tmp"} | {
+        name for name, (_, removed) in files.items() if not removed}
 
 
 def test_save_errors(tmp_path):
@@ -318,3 +469,17 @@ def test_a_format_1_file_written_before_the_op_registries_still_loads():
     params = model.get_params()
     assert params["loss"] is None and params["delta"] == 1.0 and params["weight_decay"] == 0.01
     assert model.arch_.loss == "categorical_crossentropy" and model.arch_.loss_params == {}
+
+
+def test_save_refuses_what_load_would_refuse(fitted, tmp_path, monkeypatch):
+    model, _ = fitted
+    monkeypatch.setattr(model, "std_", np.where(np.arange(4) == 2, 0.0, 1.0))
+    with pytest.raises(ValueError, match=r"cannot save this model: normalizer.std_ holds 1 "
+                                         r"value\(s\) <= 0.*retrain it"):
+        model.save(tmp_path / "m.npz")
+    monkeypatch.setattr(model, "std_", np.ones(4))
+    monkeypatch.setattr(model, "feature_names_in_", np.array(["a" * 5000, "b", "c", "d"]),
+                        raising=False)
+    with pytest.raises(ValueError, match="feature_names_in_ holds a string of more than 4096"):
+        model.save(tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []

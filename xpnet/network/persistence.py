@@ -16,10 +16,19 @@ write nor to read (``np.load(..., allow_pickle=False)``):
   ``normalizer.std_``; ``classes_`` (string labels as a unicode array); ``feature_names_in_``
   (unicode, only for a model fitted on named columns: a DataFrame, or ``xpnet train`` data).
 
-Writes go to a temporary file in the target's directory, then ``os.replace`` it, so a crash never
-leaves a half-written model. Loading rebuilds a fitted estimator without training; its
-predictions are bitwise identical to the saved model's on the same backend. A file of an unknown
-format version, a truncated or corrupt file, or a file that is not an xpnet model raises
+Writes go through ``xpnet._atomic.atomic_open``: the archive is written aside (an anonymous
+``O_TMPFILE`` file on Linux, else a named temporary file beside the target), then ``os.replace``
+puts it in place, so a crash never leaves a half-written model; an existing file's permissions
+are kept, a symbolic link is written through to its target, and stale temporary files of an
+interrupted save are removed by the next save.
+
+Loading rebuilds a fitted estimator without training; its predictions are bitwise identical to
+the saved model's on the same backend. It is bounded by what the file declares: the header is
+read first, the arrays its architecture implies are checked (names, declared sizes, ``.npy``
+shapes and dtypes) before any data is read, and the archive may inflate to at most
+``INFLATE_RATIO`` times the file's size plus ``INFLATE_SLACK``; non-finite values, a
+non-positive ``std_`` and inconsistent ``classes_`` are refused. A file of an unknown format
+version, a truncated, corrupt or crafted file, or a file that is not an xpnet model raises
 ``ValueError`` saying which; a missing file raises ``FileNotFoundError``.
 """
 
@@ -27,23 +36,16 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
-import zlib
 
 import numpy as np
 
 from .._atomic import atomic_open
-
 from .._version import __version__
 from ..backends import Backend, BackendUnavailable, resolve
 from ..backends.base import np_dtype
-from .model import Architecture, initialize_bn_state
+from .model import initialize_bn_state
+from .model_file import _TARGET_SCALING, FORMAT, FORMAT_VERSION, HEADER_KEY, check_savable, read
 from .params import FlatParams
-
-FORMAT = "xpnet-model"
-FORMAT_VERSION = 1
-HEADER_KEY = "xpnet_header"
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 def _model_classes():
@@ -67,6 +69,7 @@ def save_model(model, path):
         raise IsADirectoryError(f"cannot save to {path!r}: it is a directory; give a file name "
                                 "such as model.npz")
     arrays = _collect_arrays(model)
+    check_savable(arrays)
     header = _build_header(model, list(arrays))
     payload = {HEADER_KEY: np.array(json.dumps(header, sort_keys=True)), **arrays}
     _atomic_savez(path, directory, payload)
@@ -82,6 +85,9 @@ def _collect_arrays(model):
         arrays["classes_"] = _storable_classes(model.classes_)
     if getattr(model, "feature_names_in_", None) is not None:
         arrays["feature_names_in_"] = np.asarray(model.feature_names_in_, dtype=str)
+    for name, attribute in _TARGET_SCALING.items():  # a regressor's target scaling, if any
+        if model.task_ == "regression" and getattr(model, attribute, None) is not None:
+            arrays[name] = np.asarray(getattr(model, attribute))
     return arrays
 
 
@@ -170,88 +176,27 @@ def _atomic_savez(path, directory, payload):
         np.savez_compressed(f, **payload)
 
 
-# --------------------------------------------------------------------------------- load
-def load_model(path, backend=None):
+def load_model(path, backend=None, *, max_bytes=None):
     """Rebuild the fitted estimator saved at ``path`` (no training happens).
 
     ``backend`` (a name or Backend) runs the loaded model; by default the one its ``backend``
     hyperparameter names (``None``: the current default backend).
+
+    Loading is bounded by what the file declares: the JSON header is read first, the arrays
+    its architecture implies (names, shapes, dtypes) are checked against each member's
+    declared size and ``.npy`` header before any data is read, and the whole archive may
+    inflate to at most ``INFLATE_RATIO`` times the file's size plus ``INFLATE_SLACK`` bytes
+    (``max_bytes`` overrides that bound, for a model of mostly constant weights that
+    compresses further). Non-finite values, a non-positive ``std_`` and inconsistent
+    ``classes_`` are refused. Every refusal is a ``ValueError`` naming the file and the fault.
     """
     path = os.fspath(path)
-    header, arrays = _read(path)
-    return _rebuild(path, header, arrays, backend)
+    header, arch, arrays = read(path, max_bytes)
+    return _rebuild(path, header, arch, arrays, backend)
 
 
-def _read(path):
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no saved model at {path!r}: the file does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path!r} is a directory, not a saved model file")
-    with open(path, "rb") as f:
-        magic = f.read(len(_ZIP_MAGIC))
-    if not magic:
-        raise ValueError(f"{path!r} is empty (0 bytes): truncated, not a readable xpnet model")
-    if magic != _ZIP_MAGIC:
-        raise ValueError(f"{path!r} is not an xpnet model: it is not an .npz archive")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            names = set(npz.files)
-            if HEADER_KEY not in names:
-                raise _NotXpnet("an .npz archive without an xpnet header")
-            header = _parse_header(path, npz[HEADER_KEY])
-            missing = [n for n in header["arrays"] if n not in names]
-            if missing:
-                raise _Corrupt(f"the arrays {missing} listed in its header are missing")
-            arrays = {name: npz[name] for name in header["arrays"]}
-    except _NotXpnet as exc:
-        raise ValueError(f"{path!r} is not an xpnet model: {exc}") from None
-    except _Corrupt as exc:
-        raise ValueError(f"{path!r} is truncated or corrupt: {exc}") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
-            TypeError) as exc:
-        if isinstance(exc, _FormatError):
-            raise
-        raise ValueError(f"{path!r} is truncated or corrupt: {type(exc).__name__}: {exc}; "
-                         "save the model again") from None
-    return header, arrays
-
-
-class _NotXpnet(Exception):
-    pass
-
-
-class _Corrupt(Exception):
-    pass
-
-
-class _FormatError(ValueError):
-    """An xpnet model of a format version this xpnet cannot read."""
-
-
-def _parse_header(path, raw):
-    if raw.ndim != 0 or raw.dtype.kind != "U":
-        raise _NotXpnet(f"its {HEADER_KEY!r} entry is not a JSON string")
-    try:
-        header = json.loads(str(raw[()]))
-    except json.JSONDecodeError as exc:
-        raise _Corrupt(f"its header is not valid JSON ({exc})") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise _NotXpnet(f"its header does not declare format {FORMAT!r}")
-    version = header.get("format_version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        hint = (f"it was written by xpnet {header.get('xpnet_version', '?')}; upgrade xpnet"
-                if newer else "re-save it with this xpnet")
-        raise _FormatError(f"{path!r} has unknown format version {version!r}; xpnet "
-                           f"{__version__} reads format version {FORMAT_VERSION} ({hint})")
-    required = ("model_class", "hyperparameters", "architecture", "fitted", "arrays")
-    absent = [key for key in required if key not in header]
-    if absent:
-        raise _Corrupt(f"its header lacks {absent}")
-    return header
-
-
-def _rebuild(path, header, arrays, backend):
+# ------------------------------------------------------------------------------ rebuild
+def _rebuild(path, header, arch, arrays, backend):
     classes = _model_classes()
     cls = classes.get(header["model_class"])
     if cls is None:
@@ -276,20 +221,16 @@ def _rebuild(path, header, arrays, backend):
         err.saved_backend = model.backend  # the CLI words the advice as --backend
         raise err from exc
     try:
-        _restore_fitted(model, header, arrays, bk)
+        _restore_fitted(model, header, arch, arrays, bk)
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
         raise ValueError(f"{path!r} is truncated or corrupt: its header and arrays do not "
                          f"describe a fitted model ({type(exc).__name__}: {exc})") from None
     return model
 
 
-def _restore_fitted(model, header, arrays, bk):
-    a, fitted = header["architecture"], header["fitted"]
-    acts, keep = list(a["activations"]), list(a["keep_probs"])
-    arch = Architecture(tuple(a["layer_dims"]), acts[:-1], acts[-1], loss=a["loss"],
-                        loss_params=a.get("loss_params"), slope=a["slope"],
-                        batch_norm=a["batch_norm"], keep_prob=keep[:-1],
-                        bn_eps=a["bn_eps"], bn_momentum=a["bn_momentum"])
+def _restore_fitted(model, header, arch, arrays, bk):
+    """Set the fitted state from arrays ``_read`` has checked against the architecture."""
+    fitted = header["fitted"]
     dtype = np_dtype(fitted["dtype"])
     params = FlatParams(bk, arch.layout(), dtype)
     params.load({name: arrays[f"param.{name}"] for name, _ in arch.layout()})
@@ -299,19 +240,15 @@ def _restore_fitted(model, header, arrays, bk):
     model._bk, model._dtype, model.backend_ = bk, dtype, bk.name
     model.task_ = fitted["task_"]
     model.n_features_in_ = int(fitted["n_features_in_"])
-    model.mean_ = np.asarray(arrays["normalizer.mean_"])
-    model.std_ = np.asarray(arrays["normalizer.std_"])
-    if model.mean_.shape != (model.n_features_in_,) or model.std_.shape != model.mean_.shape:
-        raise ValueError(f"the normalizer has shape {model.mean_.shape}, expected "
-                         f"({model.n_features_in_},)")
+    model.mean_ = arrays["normalizer.mean_"]
+    model.std_ = arrays["normalizer.std_"]
     if "feature_names_in_" in arrays:
-        names = np.asarray(arrays["feature_names_in_"])
-        if names.shape != (model.n_features_in_,) or names.dtype.kind != "U":
-            raise ValueError(f"feature_names_in_ has shape {names.shape} and dtype "
-                             f"{names.dtype}, expected ({model.n_features_in_},) strings")
-        model.feature_names_in_ = names
+        model.feature_names_in_ = arrays["feature_names_in_"]
+    for name, attribute in _TARGET_SCALING.items():
+        if name in arrays:
+            setattr(model, attribute, arrays[name])
     if model.task_ != "regression":
-        classes = np.asarray(arrays["classes_"])
+        classes = arrays["classes_"]
         model.classes_ = classes.astype(object) if fitted.get("classes_dtype") else classes
     model.history_ = _from_json(header.get("history", {}))
     model.n_epochs_ = fitted.get("n_epochs_")
