@@ -146,3 +146,40 @@ def test_divergence_from_large_inputs_names_them():
                             backend="numpy").fit(X, y)
     with pytest.raises(ValueError, match="beyond float32's range"):
         xpnet.NeuralNetwork(normalize=False, epochs=2, backend="numpy").fit(X, y)
+
+
+# --------------------------------------------------------------- target standardization
+@pytest.mark.parametrize("scale, dtype", [(1e20, "float32"), (1e20, "float64"),
+                                          (1e-20, "float64"), (1.0, "float32")])
+def test_regression_targets_are_standardized_and_restored(scale, dtype, tmp_path):
+    import xpnet
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    y = X @ rng.standard_normal(4) + 0.1 * rng.standard_normal(300)
+    kw = dict(epochs=60, seed=0, dtype=dtype, backend="numpy")
+    ref = xpnet.NeuralNetworkRegressor(**kw).fit(X, y)
+    big = xpnet.NeuralNetworkRegressor(**kw).fit(X, y * scale + 2 * scale)
+    assert ref.score(X, y) > 0.9
+    assert big.score(X, y * scale + 2 * scale) == pytest.approx(ref.score(X, y), rel=1e-5)
+    np.testing.assert_allclose(big.predict(X), ref.predict(X) * scale + 2 * scale,
+                               rtol=1e-5, atol=1e-4 * scale)
+    np.testing.assert_allclose(big.target_std_, [np.std(y) * scale], rtol=1e-12)
+    big.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(xpnet.load(tmp_path / "m.npz").predict(X), big.predict(X))
+
+
+def test_targets_keep_their_scale_without_normalize_and_per_column_with_it():
+    import xpnet
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 3))
+    y = X[:, 0] - X[:, 1]
+    raw = xpnet.NeuralNetworkRegressor(normalize=False, epochs=5, backend="numpy").fit(X, y)
+    assert raw.target_mean_ is None and raw.target_std_ is None
+    Y = np.column_stack([y, 1e6 * y + 5])
+    two = xpnet.NeuralNetworkRegressor(epochs=40, seed=0, backend="numpy").fit(X, Y)
+    np.testing.assert_allclose(two.target_std_, [np.std(y), 1e6 * np.std(y)], rtol=1e-10)
+    pred = two.predict(X)
+    assert pred.shape == (200, 2) and np.corrcoef(pred[:, 1], Y[:, 1])[0, 1] > 0.95
+    w = np.where(np.arange(200) < 100, 3.0, 1.0)
+    wt = xpnet.NeuralNetworkRegressor(epochs=1, backend="numpy").fit(X, y, sample_weight=w)
+    assert wt.target_mean_[0] == pytest.approx(np.average(y, weights=w))

@@ -169,9 +169,15 @@ class NeuralNetwork(Estimator):
                             if idx is not None else None)
         rng = getattr(self, "_rng", None) if resume else None
         rng = rng if rng is not None else np.random.default_rng(self.seed)
+        if self.task_ == "regression":
+            if not resume:
+                self._fit_target_scaling(Y, w)
+            Y = self._scale_targets(Y)
         if dev is not None:
             X_tr, Y_tr, w_tr = X, Y, w
             X_dev, Y_dev = self._check_dev(dev)
+            if self.task_ == "regression":
+                Y_dev = self._scale_targets(Y_dev)
         else:
             X_tr, Y_tr, w_tr, X_dev, Y_dev = self._split(X, Y, w, rng)
         if not resume:
@@ -231,6 +237,27 @@ class NeuralNetwork(Estimator):
         else:
             self.mean_ = np.zeros(X.shape[1])
             self.std_ = np.ones(X.shape[1])
+
+    def _fit_target_scaling(self, Y, w=None):
+        """A regressor's ``target_mean_``, ``target_std_ (n_out,)``: with ``normalize`` the
+        network trains on standardized targets and ``predict`` restores the scale (so a target
+        around 1e20 trains like one around 1); without it, None."""
+        self.target_mean_ = self.target_std_ = None
+        if self.normalize:
+            mean, std = column_mean_std(Y.T, weights=w)
+            self.target_mean_, self.target_std_ = mean, np.where(std > 0, std, 1.0)
+
+    def _scale_targets(self, Y):
+        """``(Y - target_mean_) / target_std_`` of ``Y (n_out, m)`` (unchanged without)."""
+        if getattr(self, "target_std_", None) is None:
+            return Y
+        return (Y - self.target_mean_[:, None]) / self.target_std_[:, None]
+
+    def _unscale_targets(self, A):
+        """Network outputs ``A (n_samples, n_out)`` in the targets' units."""
+        if getattr(self, "target_std_", None) is None:
+            return A
+        return A * self.target_std_ + self.target_mean_
 
     def _to_device(self, X):
         """Normalize on the host and move once; returns ``X (n[0], m)`` stored sample-major
@@ -459,6 +486,7 @@ class NeuralNetwork(Estimator):
         """Labels ``(n_samples,)`` (classification) or values (regression)."""
         if getattr(self, "task_", None) == "regression":
             A = self._output(X).T.astype(np.float64)  # values in float64, whatever trained
+            A = self._unscale_targets(A)
             return A[:, 0] if A.shape[1] == 1 else A
         proba = self._predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -523,7 +551,14 @@ NeuralNetwork.__doc__ += "\n    Hyperparameters:\n\n" + "\n".join(
 class NeuralNetworkRegressor(NeuralNetwork):
     """``NeuralNetwork`` with ``task="regression"``: linear output, mean-squared-error cost
     (``loss="huber"`` with its ``delta`` for targets with outliers). Same hyperparameters, one
-    schema: only the default of ``task`` differs."""
+    schema: only the default of ``task`` differs.
+
+    With ``normalize=True`` (the default) the targets are standardized too: the network trains
+    on ``(y - target_mean_) / target_std_`` (per output column, with the sample weights) and
+    ``predict`` returns ``output * target_std_ + target_mean_``, so targets around 1e20 or 1e-20
+    train like targets around 1. ``history_["cost"]``, ``dev_cost`` and Huber's ``delta`` are
+    then in standardized units; R^2 is the same either way. ``normalize=False`` trains on the
+    raw targets (``target_mean_ = target_std_ = None``)."""
 
     schema = NETWORK.with_defaults(task="regression")
     __init__ = schema.make_init("NeuralNetworkRegressor")

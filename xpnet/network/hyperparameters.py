@@ -297,8 +297,8 @@ NETWORK = Schema((
        "early stopping", metavar="N", example="3"),
     _h("validation_fraction", 0.1, _open_unit, C.open_fraction, "part of the training set "
        "early stopping watches", metavar="F", example="0.2"),
-    _h("normalize", True, _boolean, C.boolean, "standardize the inputs with training "
-       "statistics"),
+    _h("normalize", True, _boolean, C.boolean, "standardize the inputs (and a regressor's "
+       "targets, restored at predict) with training statistics"),
     _h("seed", None, _seed, C.seed, "random seed for the split, initialization and shuffling "
        "('none' for a fresh one)", metavar="N", cli_default=0, none_text="none", example="7"),
     _h("dtype", "float32", _dtype, C.choice("float32", "float64"), "{choices}",
