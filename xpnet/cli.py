@@ -2,15 +2,21 @@
 
 Each subcommand lives in ``xpnet.commands.<name>`` and defines ``add_parser(subparsers)`` and
 ``run(args) -> int``. Errors a user can fix end with one line on stderr and exit code 2 (1 for
-other failures); ``--debug`` shows the traceback instead.
+other failures); ``--debug`` shows the traceback instead. Ctrl-C (SIGINT) and SIGTERM unwind
+as :class:`KeyboardInterrupt` (SIGTERM as its subclass :class:`Terminated`), so a command's
+cleanup runs for both; the command ends with one line and exit code 130 (SIGINT) or 143
+(SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from ._version import __version__
 
@@ -19,6 +25,65 @@ COMMANDS = ("train", "predict", "evaluate", "info", "gradcheck", "bench", "tune"
 
 class CLIError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised by the handler :func:`main` installs: cleanup runs as for Ctrl-C."""
+
+    signum = signal.SIGTERM
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _in_main_thread():
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """SIGTERM raises :class:`Terminated` inside the block, where nobody else handles it."""
+    if not _in_main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def deferred_signals(deliver=True):
+    """Hold SIGINT and SIGTERM until the block ends (a folder rename, a cleanup), then act on
+    the first one held as it would have acted (``deliver=False``: drop them, e.g. while
+    cleaning up after an interrupt). Outside the main thread, a plain block."""
+    if not _in_main_thread():
+        yield
+        return
+    held = []
+    signums = (signal.SIGINT, signal.SIGTERM)
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in signums}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if held and deliver:
+        _deliver(held[0], previous[held[0]])
+
+
+def _deliver(signum, handler):
+    if callable(handler):
+        handler(signum, None)
+    elif handler == signal.SIG_DFL:
+        signal.raise_signal(signum)
+
+
+def interrupt_exit_code(exc):
+    """128 + the signal number: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + int(getattr(exc, "signum", signal.SIGINT))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,10 +124,12 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
-        return int(args._run(args) or 0)
-    except KeyboardInterrupt:
-        print("xpnet: interrupted", file=sys.stderr)
-        return 130
+        with _sigterm_raises():
+            return int(args._run(args) or 0)
+    except KeyboardInterrupt as exc:  # the message, if any, says what was kept
+        what = _one_line(exc) if exc.args else "interrupted"
+        print(f"xpnet {args.command}: {what}", file=sys.stderr)
+        return interrupt_exit_code(exc)
     except BrokenPipeError:              # e.g. `xpnet predict ... | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

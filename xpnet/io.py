@@ -2,7 +2,9 @@
 
 ``load_table(path, target=...)`` returns a :class:`Table` with ``X (n_samples, n_features)``
 float64, ``y (n_samples,)`` (None when the file has no target), the feature names and the
-target's name. No pandas needed: CSV goes through the standard ``csv`` module.
+target's name. No pandas needed: CSV is read in one streaming pass, chunks of lines into a
+float array grown in place (``np.loadtxt`` for chunks of plain numbers, the standard ``csv``
+module for any chunk with quotes, blank lines or a bad cell, which it reports).
 
 CSV rules: the first non-empty row is the header; the delimiter (comma, semicolon, tab) is
 detected; the target column is chosen by name (``target=``) and defaults to the last column.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import zipfile
 from dataclasses import dataclass
@@ -162,22 +165,36 @@ def _npz_features(X, path):
 
 
 # ------------------------------------------------------------------------------- CSV
+#: Cells parsed per chunk of lines (under 1 MB of text): the memory a read needs beyond X.
+CHUNK_CELLS = 1 << 16
+
+
 def load_csv(path, target=None, *, need_target=True, n_features=None, features=None):
-    """Read a CSV file with a header row; see the module docstring for the rules."""
+    """Read a CSV file with a header row; see the module docstring for the rules. One
+    streaming pass: chunks of lines are parsed into a float array grown in place."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            text = fh.read()
+            return _read_csv(fh, target, need_target, n_features, features, path,
+                             os.path.getsize(path))
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not a UTF-8 text file; pass a CSV file with a header "
                          "row, or NPZ with arrays X and y") from None
-    return read_csv_text(text, target=target, need_target=need_target,
-                         n_features=n_features, features=features, source=path)
 
 
 def read_csv_text(text, target=None, *, need_target=True, n_features=None, features=None,
                   source="<csv>"):
     """Parse CSV ``text`` (header first) into a :class:`Table`."""
-    header, rows = _rows(text, source)
+    return _read_csv(io.StringIO(text, newline=""), target, need_target, n_features, features,
+                     source, len(text))
+
+
+def _read_csv(fh, target, need_target, n_features, features, source, size):
+    lines, dialect = _sniff(fh)
+    header, line = _header(lines, dialect, source)
+    chunks = _chunks(lines, max(1, CHUNK_CELLS // len(header)))
+    first = next(chunks, None)
+    if first is None:
+        raise ValueError(f"{source}: the file has a header but no data rows")
     if features is not None:
         f_cols, t_col = _named_columns(header, tuple(str(n) for n in features), target,
                                        need_target, source)
@@ -187,42 +204,187 @@ def read_csv_text(text, target=None, *, need_target=True, n_features=None, featu
     if not f_cols:
         raise ValueError(f"{source}: no feature columns left besides the target "
                          f"{header[t_col]!r}")
-    X = np.empty((len(rows), len(f_cols)))
-    for i, (line, row) in enumerate(rows):
-        for k, j in enumerate(f_cols):
-            X[i, k] = _number(row[j], header[j], i + 1, line, source)
-    y = None
-    if t_col is not None:
-        y = _target_values([(line, row[t_col]) for line, row in rows], header[t_col], source)
+    layout = _Layout(header, f_cols, t_col, dialect, source)
+    rows = _Rows(len(f_cols), _rows_estimate(first, size))
+    _read_rows(itertools.chain([first], chunks), lines, line, layout, rows)
+    if not rows.n:
+        raise ValueError(f"{source}: the file has a header but no data rows")
+    X, row_lines, cells = rows.finish()
+    y = None if t_col is None else _target_values(cells, row_lines, header[t_col], source)
     return Table(X, y, tuple(header[j] for j in f_cols),
                  header[t_col] if t_col is not None else None, source)
 
 
-def _rows(text, source):
-    lines = text.splitlines()
-    sample = "\n".join(lines[:20])
+def _sniff(fh):
+    """``(the file's lines, dialect)``: the delimiter is detected on the first 20 lines."""
+    first = list(itertools.islice(fh, 20))
+    sample = "\n".join("".join(first).splitlines()[:20])
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=_DELIMITERS)
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    header, rows = None, []
+    return itertools.chain(first, fh), dialect
+
+
+def _header(lines, dialect, source):
+    """The first non-empty row's names and its line number (``lines`` goes on after it)."""
+    reader = csv.reader(lines, dialect)
     for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        if header is None:
+        if any(cell.strip() for cell in row):
             header = [cell.strip() for cell in row]
             _check_header(header, reader.line_num, source)
-            continue
-        if len(row) != len(header):
-            raise ValueError(f"{source}: line {reader.line_num} has {len(row)} fields but the "
-                             f"header has {len(header)}; every row needs one value per column")
-        rows.append((reader.line_num, row))
-    if header is None:
-        raise ValueError(f"{source}: the file is empty; a CSV needs a header row and data rows")
-    if not rows:
-        raise ValueError(f"{source}: the file has a header but no data rows")
-    return header, rows
+            return header, reader.line_num
+    raise ValueError(f"{source}: the file is empty; a CSV needs a header row and data rows")
+
+
+def _chunks(lines, size):
+    while True:
+        chunk = list(itertools.islice(lines, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _rows_estimate(chunk, size):
+    """Rows in a file of ``size`` characters with lines as long as those of ``chunk``, 10%
+    more: room reserved, not touched (untouched pages cost no memory; the array grows if
+    the estimate was short and is trimmed at the end)."""
+    return int(1.1 * size * len(chunk) / max(sum(map(len, chunk)), 1)) + 1
+
+
+@dataclass
+class _Layout:
+    """Where the feature and target cells of a row are, and how to read them."""
+
+    header: list
+    f_cols: list
+    t_col: int | None
+    dialect: object
+    source: str
+
+    @property
+    def width(self):
+        return len(self.header)
+
+    def check_fields(self, row, line):
+        if len(row) != self.width:
+            raise ValueError(f"{self.source}: line {line} has {len(row)} fields but the "
+                             f"header has {self.width}; every row needs one value per column")
+
+    def numbers(self, row, row_number, line):
+        return [_number(row[j], self.header[j], row_number, line, self.source)
+                for j in self.f_cols]
+
+
+class _Rows:
+    """The data rows read so far: their features (a float array, grown in place), line
+    numbers and target cells."""
+
+    def __init__(self, n_features, capacity):
+        self.X = np.empty((capacity, n_features))
+        self.line = np.empty(capacity, dtype=np.int64)
+        self.cells, self.n = [], 0
+
+    def reserve(self, k):
+        if self.n + k > len(self.line):
+            capacity = max(self.n + k, len(self.line) * 3 // 2)
+            self.X.resize((capacity, self.X.shape[1]), refcheck=False)
+            self.line.resize(capacity, refcheck=False)
+
+    def extend(self, X, cells, first_line):
+        self.reserve(len(X))
+        self.X[self.n:self.n + len(X)] = X
+        self.line[self.n:self.n + len(X)] = np.arange(first_line, first_line + len(X))
+        self.cells += cells or ()
+        self.n += len(X)
+
+    def append(self, values, cell, line):
+        self.extend([values], None if cell is None else [cell], line)
+
+    def finish(self):
+        """``(X, line numbers, target cells)`` trimmed to the rows read."""
+        self.X.resize((self.n, self.X.shape[1]), refcheck=False)
+        self.line.resize(self.n, refcheck=False)
+        return self.X, self.line, self.cells
+
+
+def _read_rows(chunks, lines, line, layout, rows):
+    """Each chunk in one numpy call where it is plain numbers, else through the csv module
+    (:func:`_slow_rows`); ``line``: the header's line number."""
+    for chunk in chunks:
+        parsed = _fast_rows(chunk, layout)
+        if parsed is None:
+            line = _slow_rows(chunk, lines, line, layout, rows)
+        else:
+            rows.extend(*parsed, first_line=line + 1)
+            line += len(chunk)
+
+
+def _fast_rows(chunk, layout):
+    """``(X, target cells)`` of ``chunk``, or None when a line needs the csv module: a wrong
+    number of fields, a blank line, a quote outside a plain quoted target cell, a feature
+    cell that is not a finite number (:func:`_slow_rows` names the problem)."""
+    d = layout.dialect.delimiter
+    if set(map(str.count, chunk, itertools.repeat(d, len(chunk)))) != {layout.width - 1}:
+        return None
+    if layout.width == 1 and not all(map(str.strip, chunk)):  # blank lines: csv skips them
+        return None
+    cells = None if layout.t_col is None else _raw_cells(chunk, layout.t_col, layout.width, d)
+    q = layout.dialect.quotechar
+    if q and q in "".join(chunk):
+        cells = _unquoted(chunk, cells, q)
+        if cells is None:
+            return None
+    try:
+        X = np.loadtxt(chunk, delimiter=d, usecols=layout.f_cols, comments=None, ndmin=2,
+                       dtype=np.float64)
+    except ValueError:
+        return None
+    if X.shape[0] != len(chunk) or not np.isfinite(X).all():
+        return None
+    return X, cells
+
+
+def _raw_cells(chunk, t, width, d):
+    """Column ``t`` of each line (the last one with its line ending)."""
+    if t == width - 1:
+        return [line[line.rfind(d) + 1:] for line in chunk]
+    if t == 0:
+        return [line[:line.find(d)] for line in chunk]
+    if t < width // 2:
+        return [line.split(d, t + 1)[t] for line in chunk]
+    return [line.rsplit(d, width - t)[1] for line in chunk]
+
+
+def _unquoted(chunk, cells, q):
+    """``cells`` with plain quoted ones (``"cat"``) unquoted, or None when a quote is
+    anywhere else (a feature cell, a doubled quote): the csv module reads those."""
+    if cells is None or sum(line.count(q) for line in chunk) != sum(c.count(q) for c in cells):
+        return None
+    out = []
+    for cell in cells:
+        if q in cell:
+            cell = cell.rstrip("\r\n")
+            if len(cell) < 2 or cell[0] != q or cell[-1] != q or q in cell[1:-1]:
+                return None
+            cell = cell[1:-1]
+        out.append(cell)
+    return out
+
+
+def _slow_rows(chunk, lines, line, layout, rows):
+    """The rows of ``chunk`` through the csv module (a quoted record may run on into
+    ``lines``), every cell checked; returns the line number of the last line read."""
+    reader = csv.reader(itertools.chain(chunk, lines), layout.dialect)
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            at = line + reader.line_num
+            layout.check_fields(row, at)
+            cell = None if layout.t_col is None else row[layout.t_col]
+            rows.append(layout.numbers(row, rows.n + 1, at), cell, at)
+        if reader.line_num >= len(chunk):
+            break
+    return line + reader.line_num
 
 
 def _check_header(header, line, source):
@@ -311,15 +473,14 @@ def _number(cell, column, row, line, source):
     return number
 
 
-def _target_values(cells, column, source):
-    """Numbers when every label parses (int64 if all whole), else the stripped strings."""
-    values = []
-    for row, (line, cell) in enumerate(cells, start=1):
-        value = cell.strip()
+def _target_values(cells, lines, column, source):
+    """Numbers when every label parses (int64 if all whole), else the stripped strings;
+    ``lines``: each row's line number."""
+    values = [cell.strip() for cell in cells]
+    for row, value in enumerate(values, start=1):
         if value.lower() in MISSING:
             raise ValueError(f"{source}: target column {column!r} has a missing value at row "
-                             f"{row} (line {line}); fill or drop that row")
-        values.append(value)
+                             f"{row} (line {lines[row - 1]}); fill or drop that row")
     try:
         numbers = np.array([float(v) for v in values])
     except ValueError:

@@ -1,18 +1,22 @@
 """Helpers shared by the ``train``, ``predict`` and ``evaluate`` commands: loading data and
-models with one-line errors, atomic file writes, and describing the backend in use."""
+models with one-line errors, atomic file writes, run folders that appear whole or not at all,
+and describing the backend in use."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
+import tempfile
 
 import numpy as np
 
-from ..cli import CLIError
-from .._atomic import atomic_open
+from ..cli import CLIError, deferred_signals
+from .._atomic import _umask, atomic_open
 
 __all__ = ["load_dataset", "load_data", "load_model", "write_atomic", "write_json", "dumps_json",
-           "backend_note", "class_names_for"]
+           "backend_note", "class_names_for", "StagedFolder"]
 
 
 def load_dataset(name, **kwargs):
@@ -124,3 +128,125 @@ def backend_note(requested):
     if not skipped:
         return "auto: the fastest backend"
     return f"auto: {' and '.join(skipped)} not available; `xpnet info` says why"
+
+
+class StagedFolder:
+    """A folder written under a hidden name, ``.<name>.partial-<pid>-*`` beside its place (in
+    it, for a folder reused), and moved there whole by :meth:`commit`: an error or an
+    interrupt (Ctrl-C, SIGTERM) before that removes it, with the parent folders it made, and
+    leaves the place as it was.
+
+    ``targets``: the places to try in turn (a taken one is skipped: a new, uniquely named
+    run). ``merge=True``: the place may be an existing folder (``--out DIR``); the new files
+    replace its files one by one, then the names in ``replaces`` that the new run lacks are
+    removed, so nothing of the old run is deleted before the new one is complete; other
+    files stay. An existing place that got files of ``replaces`` only while this ran (another
+    run) is refused unless ``force``. ``doing`` (e.g. ``"while saving the run"``) goes into
+    the message of an interrupt. Used as ``with StagedFolder(...) as stage:``; ``stage.path``
+    is where to write until :meth:`commit`, which returns the folder's final path.
+    """
+
+    def __init__(self, targets, *, merge=False, replaces=(), force=False):
+        self.targets = [os.fspath(t) for t in targets]
+        self.merge, self.replaces, self.force = merge, tuple(replaces), force
+        self.doing, self.final = "", None
+        self.reused = merge and os.path.isdir(self.targets[0])
+        self._held = [f for f in self.replaces
+                      if self.reused and os.path.exists(os.path.join(self.targets[0], f))]
+        place = os.path.abspath(self.targets[0])
+        # inside a reused folder (same file system, even through a symlink), else beside it
+        parent = place if self.reused else os.path.dirname(place)
+        self._made, self.path = _make_dirs(parent), None
+        try:
+            prefix = f".{os.path.basename(place)}.partial-{os.getpid()}-"
+            self.path = tempfile.mkdtemp(dir=parent, prefix=prefix)
+            os.chmod(self.path, 0o777 & ~_umask())  # mkdtemp's folder is private
+        except BaseException:
+            self.discard()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None or self.final is not None:
+            if isinstance(exc, KeyboardInterrupt):
+                raise type(exc)(f"{_what(exc)}; the run was saved in {self.final}") from None
+            return False
+        self.discard()
+        if isinstance(exc, KeyboardInterrupt):
+            kept = f" ({self.targets[0]} keeps its earlier run)" if self._held else ""
+            what = _what(exc, f"interrupted {self.doing}".strip())
+            raise type(exc)(f"{what}; nothing was saved{kept}") from None
+        return False
+
+    def commit(self):
+        """Move the folder into place (signals held meanwhile); returns its path."""
+        with deferred_signals():
+            self.final = self._place()
+        return self.final
+
+    def discard(self):
+        """Remove the staged folder and the parents made for it (further signals dropped)."""
+        with deferred_signals(deliver=False):
+            if self.path is not None:
+                shutil.rmtree(self.path, ignore_errors=True)
+            self._remove_made()
+
+    def _place(self):
+        for target in self.targets:
+            if self.merge and os.path.isdir(target):
+                return self._merge_into(target)
+            try:
+                os.rename(self.path, target)
+                return target
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
+                    raise
+                if self.merge and os.path.isdir(target):
+                    return self._merge_into(target)
+        raise CLIError(f"could not move the run into place: {', '.join(self.targets[:2])}"
+                       f"{', ...' if len(self.targets) > 2 else ''} taken; pass --out DIR")
+
+    def _merge_into(self, target):
+        old = [f for f in self.replaces if os.path.exists(os.path.join(target, f))]
+        if not self.force and set(old) - set(self._held):
+            raise CLIError(f"{target!r} received another run while this one ran "
+                           f"({', '.join(old[:3])}); pass --force to replace it")
+        new = sorted(os.listdir(self.path))
+        for name in new:
+            os.replace(os.path.join(self.path, name), os.path.join(target, name))
+        for name in old:
+            if name not in new:
+                os.remove(os.path.join(target, name))
+        os.rmdir(self.path)
+        return target
+
+    def _remove_made(self):
+        for folder in reversed(self._made):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty: another run uses it now
+                break
+        self._made = []
+
+
+def _what(exc, default="interrupted"):
+    return str(exc.args[0]) if exc.args and str(exc.args[0]) else default
+
+
+def _make_dirs(folder):
+    """Create ``folder`` and its missing parents; returns the ones created, outermost first."""
+    missing, made = [], []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:  # made meanwhile by another run: not ours to remove
+            if not os.path.isdir(path):
+                raise
+            continue
+        made.append(path)
+    return made

@@ -90,18 +90,15 @@ def run(args):
     task = _resolve_task(values["task"], data)
     split = _split(data, values, task)
     model = _make_model(values, task)
-    out, created = _run_folder(values["out"], data["label"], values["force"])
-    try:
+    with _run_folder(values["out"], data["label"], values["force"]) as stage:
         fit = _fit(model, split, values, task)
         if data["named"]:  # predict/evaluate find the columns by these names
             model.feature_names_in_ = np.asarray(data["feature_names"], dtype=str)
-    except BaseException:
-        if created and not os.listdir(out):
-            os.rmdir(out)
-        raise
-    results = _evaluate(model, split)
-    text = _report(model, data, split, values, task, fit, results)
-    files = _save_run(out, model, data, split, values, task, fit, results, text)
+        results = _evaluate(model, split)
+        text = _report(model, data, split, values, task, fit, results)
+        stage.doing = "while saving the run"
+        files = _save_run(stage.path, model, data, split, values, task, fit, results, text)
+        out = stage.commit()
     print(text)
     print(f"\nrun folder: {out}")
     for name in files:
@@ -201,9 +198,11 @@ class _Monitor:
 
     def __init__(self, display):
         self.display = display
+        self.done = 0  # epochs finished
 
     def __call__(self, epoch, logs):
         self.display(epoch, logs)
+        self.done = int(logs.get("epoch", epoch + 1))
         return False
 
 
@@ -214,8 +213,12 @@ def _fit(model, split, values, task):
     dev = split["dev"] if split["dev"][0].shape[0] else None
     compile_s = _warm_up(model, split["train"], values["quiet"], values["epochs"])
     t0 = time.perf_counter()
+    monitor = _Monitor(display)
     try:
-        model.fit(*split["train"], dev=dev, callback=_Monitor(display))
+        model.fit(*split["train"], dev=dev, callback=monitor)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: say how far training came
+        raise type(exc)(f"interrupted during training, in epoch {monitor.done + 1} of "
+                        f"{values['epochs']}") from None
     finally:
         display.close()
     wall = time.perf_counter() - t0
@@ -405,14 +408,18 @@ def _decay_text(spec):
 
 
 # --------------------------------------------------------------------------------- files
-#: The files a run writes into its folder (a reused folder loses the old ones first).
+#: The files a run writes into its folder (a reused folder loses the old ones it lacks).
 RUN_FILES = ("model.npz", "history.json", "metrics.json", "report.txt", "config.toml",
              "curves.png", "decision_regions.png", "gradient_norms.png")
 
 
 def _run_folder(out, label, force=False):
-    """``(folder, created)``: ``out``, or a new ``./xpnet-runs/<time>-<label>/``. An ``out``
-    that holds an earlier run is refused unless ``force``; with it, that run's files go."""
+    """A :class:`~xpnet.commands._common.StagedFolder` for the run: ``out``, or a new
+    ``./xpnet-runs/<time>-<label>/``, written under a hidden name and moved into place whole
+    once complete (an interrupt or an error leaves no folder). An ``out`` that holds an
+    earlier run is refused unless ``force``; with it, that run's files are replaced only
+    once the new run is complete, and none of them stays beside the new ones."""
+    from ._common import StagedFolder
     if out is not None:
         if os.path.exists(out) and not os.path.isdir(out):
             raise CLIError(f"--out {out!r} is a file; give a folder for the run")
@@ -421,23 +428,11 @@ def _run_folder(out, label, force=False):
             raise CLIError(f"--out {out!r} already holds a run ({', '.join(old[:3])}"
                            f"{', ...' if len(old) > 3 else ''}); pass --force to replace it, "
                            "or name a new folder")
-        for name in old:  # --force: no stale plot of the old run stays beside the new one
-            os.remove(os.path.join(out, name))
-        created = not os.path.exists(out)
-        os.makedirs(out, exist_ok=True)
-        return out, created
+        return StagedFolder([out], merge=True, replaces=RUN_FILES, force=force)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in label)[:40]
     base = os.path.join("xpnet-runs", f"{stamp}-{safe}")
-    os.makedirs("xpnet-runs", exist_ok=True)
-    for n in range(1, 1000):
-        folder = base if n == 1 else f"{base}-{n}"
-        try:
-            os.mkdir(folder)
-        except FileExistsError:
-            continue
-        return folder, True
-    raise CLIError(f"could not create a new run folder next to {base!r}; pass --out DIR")
+    return StagedFolder([base] + [f"{base}-{n}" for n in range(2, 1000)])
 
 
 def _save_run(out, model, data, split, values, task, fit, results, text):
