@@ -183,3 +183,18 @@ def test_targets_keep_their_scale_without_normalize_and_per_column_with_it():
     w = np.where(np.arange(200) < 100, 3.0, 1.0)
     wt = xpnet.NeuralNetworkRegressor(epochs=1, backend="numpy").fit(X, y, sample_weight=w)
     assert wt.target_mean_[0] == pytest.approx(np.average(y, weights=w))
+
+
+def test_a_divergence_from_a_large_initialization_names_it_without_warnings():
+    import warnings
+
+    import xpnet
+    from xpnet.datasets import load_digits
+    X, y = load_digits()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(xpnet.TrainingDiverged, match="init='large' draws weights") as exc:
+            xpnet.NeuralNetwork(hidden=(32,) * 8, init="large", optimizer="gd",
+                                learning_rate=0.1, epochs=5, seed=0, backend="numpy").fit(X, y)
+    assert "Otherwise lower learning_rate" in str(exc.value)
+    assert issubclass(xpnet.TrainingDiverged, ValueError)

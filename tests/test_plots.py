@@ -413,3 +413,20 @@ def test_gradient_norms_of_a_real_recording(plane):
 def test_gradient_norm_inputs_are_checked(history, error, match, tmp_path):
     with pytest.raises(error, match=match):
         plots.plot_gradient_norms(history, tmp_path / "n.png")
+
+
+def test_gradient_norms_of_many_layers_get_distinct_colours():
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+    history = {"grad_norm": [[10.0 ** -k for k in range(14)] for _ in range(3)]}
+    fig = plots._gradient_figure(history)
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 14
+    assert len({to_rgba(line.get_color()) for line in lines}) == 14
+
+
+def test_long_cost_curves_have_no_markers():
+    pytest.importorskip("matplotlib")
+    fig = plots._costs_figure([np.linspace(10, 1, 200), np.linspace(5, 1, 20)])
+    assert fig.axes[0].get_lines()[0].get_marker() in ("None", None, "")
+    assert fig.axes[1].get_lines()[0].get_marker() == "o"

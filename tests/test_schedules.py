@@ -162,3 +162,15 @@ def test_cli_schedule_errors_are_one_line_exit_2(capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "step must be an integer >= 1" in err[0]
+
+
+def test_the_command_lines_schedule_text_works_in_python_too():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 3)), rng.integers(0, 2, 40)
+    model = NeuralNetwork(epochs=3, learning_rate=0.1, lr_decay="exponential:base=0.5",
+                          backend="numpy").fit(X, y)
+    np.testing.assert_allclose(model.history_["lr"], [0.1, 0.05, 0.025])
+    with pytest.raises(ValueError, match="base must be"):
+        NeuralNetwork(lr_decay="exponential:base=-2", backend="numpy").fit(X, y)
+    with pytest.raises(ValueError, match="key=value"):
+        make_schedule("staircase:step", 0.1)

@@ -12,6 +12,7 @@ from .network import (Architecture, LogisticRegression, NeuralNetwork, NeuralNet
                       backward, compute_cost, forward, gradient_check, initialize_parameters,
                       update_parameters)
 from .network.linear import Adaline, Perceptron
+from .network.training import TrainingDiverged
 
 
 def load(path, backend=None):
@@ -23,4 +24,5 @@ def load(path, backend=None):
 __all__ = ["__version__", "NeuralNetwork", "NeuralNetworkRegressor", "LogisticRegression",
            "Perceptron", "Adaline", "Architecture", "initialize_parameters", "forward",
            "compute_cost", "backward", "update_parameters", "gradient_check", "load",
-           "get_backend", "set_backend", "use_backend", "available_backends", "NotFittedError"]
+           "get_backend", "set_backend", "use_backend", "available_backends", "NotFittedError",
+           "TrainingDiverged"]

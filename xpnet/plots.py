@@ -195,7 +195,7 @@ def _costs_figure(costs, labels=None, log10=False, title=None, ylabel="Sum-squar
     if fig is None:
         return None
     for ax, curve, label, log in zip(axes, curves, labels, flags):
-        ax.plot(np.arange(1, curve.shape[0] + 1), curve, marker="o")
+        ax.plot(np.arange(1, curve.shape[0] + 1), curve, **_dots(curve.shape[0]))
         _style(ax, f"log({ylabel})" if log else ylabel, label)
     return fig
 
@@ -271,13 +271,26 @@ def _gradient_figure(history, title=None, log_scale=True):
         return None
     for ax, (values, ylabel, name) in zip(axes, panels):
         epochs, dots = np.arange(1, values.shape[0] + 1), _dots(values.shape[0])
+        colors = _layer_colors(values.shape[1])
         for layer in range(values.shape[1]):
-            ax.plot(epochs, values[:, layer], color=_COLORS[layer % len(_COLORS)],
-                    label=f"layer {layer + 1}", **dots)
+            ax.plot(epochs, values[:, layer], color=colors[layer], label=f"layer {layer + 1}",
+                    **dots)
         if log_scale:
             ax.set_yscale("log")
-        _style(ax, ylabel, name, legend=True)
+        _style(ax, ylabel, name, legend=False)
+        ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.0, 0.5),
+                  ncols=1 + values.shape[1] // 16)
     return fig
+
+
+def _layer_colors(n):
+    """One colour per layer: the fixed palette up to ten, then evenly spaced viridis (no two
+    layers alike, first to last in order)."""
+    if n <= len(_COLORS):
+        return list(_COLORS[:n])
+    from matplotlib import colormaps
+    cmap = colormaps["viridis"]
+    return [cmap(k / (n - 1)) for k in range(n)]
 
 
 # ------------------------------------------------------------------------ drawing helpers

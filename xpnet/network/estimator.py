@@ -15,6 +15,7 @@ from .._estimator import Estimator
 from ..backends import Backend, resolve
 from ..ops import LOSSES
 from ..ops.activations import hidden_activations
+from ..ops.initializers import He, weight_scale
 from ..ops.losses import default_loss, losses_for
 from ..ops.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
 from ..ops.optimizers import default_learning_rate
@@ -345,7 +346,10 @@ class NeuralNetwork(Estimator):
         if not resume or not hasattr(self, "history_"):
             self.history_ = {"cost": [], "lr": [], "epoch_time": []}
         start = len(self.history_["cost"])  # a resumed fit goes on counting epochs
-        with training_threads(st.arch.layer_dims, st.batch_size or X.shape[1]):
+        # Overflow on the way to a divergence is reported once, by check_finite, not as a
+        # spray of NumPy warnings from inside the products.
+        with training_threads(st.arch.layer_dims, st.batch_size or X.shape[1]), \
+                np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self._epochs(st, X, Y, X_dev, Y_dev, rng, callback, schedule, stopper,
                          range(start, start + (hp["epochs"] if epochs is None else epochs)))
         self.n_epochs_ = len(self.history_["cost"])
@@ -390,6 +394,12 @@ class NeuralNetwork(Estimator):
             t = float(bk.item(bk.max(bk.abs(Y))))
             if t > 1e3:
                 hints.append(f"The targets are large (max |y| = {t:.3g}): rescale them.")
+        dims = st.arch.layer_dims
+        drawn = max(weight_scale(self.init, a, b) for a, b in zip(dims[:-1], dims[1:]))
+        if drawn > 2 * max(weight_scale(He.name, a, b) for a, b in zip(dims[:-1], dims[1:])):
+            hints.append(f"The initialization init={self.init!r} draws weights with a standard "
+                         f"deviation of {drawn:.3g}, far above He's: use init='he' (ReLU) or "
+                         "'xavier' (tanh).")
         return hints
 
     def _dev_metrics(self, st, X_dev, Y_dev):

@@ -10,8 +10,9 @@ average from the course.
   by one so that epoch 0 is defined)
 - ``staircase``: ``lr0 * factor ** floor(epoch / step)``
 
-``lr_decay`` arguments accept ``None``, a name (default parameters), a dict
-``{"kind": name, ...params}``, or a callable ``epoch -> multiplier``.
+``lr_decay`` arguments accept ``None``, a name (default parameters), the command line's text
+``"name:key=value,..."`` (``"exponential:base=0.9"``), a dict ``{"kind": name, ...params}``,
+or a callable ``epoch -> multiplier``.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def check_lr_decay(lr_decay):
     None or a callable); raises TypeError or ValueError naming what is wrong."""
     if lr_decay is None or callable(lr_decay):
         return None, {}
+    if isinstance(lr_decay, str) and ":" in lr_decay:     # the CLI's "name:key=value,..."
+        lr_decay = _parse_text(lr_decay)
     if isinstance(lr_decay, str):
         lr_decay = {"kind": lr_decay}
     if not isinstance(lr_decay, dict) or "kind" not in lr_decay:
@@ -82,6 +85,14 @@ def check_lr_decay(lr_decay):
         if name in ("time_interval", "step"):
             params[name] = int(value)
     return kind, params
+
+
+def _parse_text(text):
+    from .._convert import Bad, lr_decay  # lazily: the converters import this module
+    try:
+        return lr_decay(text)
+    except Bad as exc:
+        raise ValueError(str(exc)) from None
 
 
 def make_schedule(lr_decay, lr0):

@@ -211,10 +211,10 @@ def check_finite(cost, epoch, lr, initial=None, hints=None):
             f"the cost rose to {cost:.4g}, over {RISE_FACTOR:g} times its {initial:.4g} at the "
             "initial weights")
     causes = " ".join(hints()) if hints is not None else ""
-    raise TrainingDiverged(
-        f"training diverged at epoch {epoch + 1}: {what}. {causes + ' ' if causes else ''}"
-        f"Lower learning_rate (it was {lr:g}), normalize the inputs, or add L2 "
-        "regularization.")
+    advice = (f"lower learning_rate (it was {lr:g}), normalize the inputs, or add L2 "
+              "regularization.")
+    raise TrainingDiverged(f"training diverged at epoch {epoch + 1}: {what}. " + (
+        f"{causes} Otherwise {advice}" if causes else advice[0].upper() + advice[1:]))
 
 
 class Timer:
