@@ -556,3 +556,20 @@ def test_standardize_matches_numpy_bit_for_bit(bk, x_dtype, out_dtype):
     fortran = np.asfortranarray(X)  # not a kernel layout: the NumPy chunks
     np.testing.assert_array_equal(bk.standardize(fortran, mean, std, out_dtype),
                                   standardize(X, mean, std, out_dtype))
+
+
+def test_column_stats_kernel_has_numpys_bits():
+    """The estimators' input statistics: one fused pass each on numba, the same bits as the
+    NumPy row chunks (row order, chunk sums), at chunk boundaries and in both dtypes."""
+    from xpnet.network.data import CHUNK_ROWS, column_stats
+    rng = np.random.default_rng(3)
+    for m in (1, CHUNK_ROWS - 1, CHUNK_ROWS, 2 * CHUNK_ROWS + 5):
+        for dtype in (np.float32, np.float64):
+            X = (rng.standard_normal((m, 13)) * 100 + 7).astype(dtype)
+            mean, var = NB.column_stats(X)
+            ref_mean, ref_var = column_stats(X)
+            np.testing.assert_array_equal(mean, ref_mean)
+            np.testing.assert_array_equal(var, ref_var)
+    w = rng.random(50)
+    X = rng.standard_normal((50, 4))
+    np.testing.assert_array_equal(NB.column_stats(X, w)[1], column_stats(X, weights=w)[1])

@@ -137,6 +137,12 @@ class Backend:
         """Uniform [0, 1) draws from the host NumPy Generator ``rng``, moved to the device."""
         return self.asarray(rng.random(size=shape), dtype=dtype)
 
+    def column_stats(self, X, weights=None):
+        """``(mean, var) (n,)`` float64 per column of host rows ``X (m, n)``, sample-weighted
+        with ``weights (m,)``: the estimators' input statistics. Here: NumPy, in row chunks."""
+        from ..network.data import column_stats
+        return column_stats(X, weights=weights)
+
     def standardize(self, X, mean, std, dtype):
         """Host rows ``(X - mean) / std`` of ``X (m, n)`` (``mean``, ``std (n,)`` float64) as a
         new C-contiguous host array of ``dtype``, computed in float64: the estimators' input

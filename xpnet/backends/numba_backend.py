@@ -232,6 +232,17 @@ class NumbaBackend(NumpyBackend):
         self._record(lambda: self._softmax_into(Z, None, A))
         return A
 
+    def column_stats(self, X, weights=None):
+        """One fused pass each for the means and the variances (``K.column_stats``), the same
+        bits as the NumPy chunks; weighted statistics go to NumPy."""
+        from ..network.data import CHUNK_ROWS  # lazily: the network imports backends
+        if (weights is not None or type(X) is not np.ndarray or X.ndim != 2
+                or X.dtype not in _FLOATS or not X.flags.c_contiguous or X.size == 0):
+            return super().column_stats(X, weights)
+        mean, var = np.empty(X.shape[1]), np.empty(X.shape[1])
+        K.column_stats(X, CHUNK_ROWS, mean, var)
+        return mean, var
+
     def standardize(self, X, mean, std, dtype):
         """One pass per row (``K.standardize_rows``), the same bits as the NumPy chunks; rows
         split across threads from ``parallel_min`` elements."""

@@ -461,6 +461,36 @@ def standardize_rows(X, mean, std, out, lo, hi):
             o[j] = f((np.float64(x[j]) - mean[j]) / std[j])
 
 
+@njit(**_EXACT)
+def column_stats(X, chunk_rows, mean, var):
+    """``mean``, ``var (n,)`` float64 of ``X (m, n)`` (float32 or float64, C-contiguous), the
+    same bits as ``xpnet.network.data.column_stats``: the rows summed in order into float64
+    and divided by ``m``; then, per chunk of ``chunk_rows`` rows, the squared deviations
+    summed in order from zero and each chunk's sum added to the total, divided by ``m``. One
+    fused pass each, no temporaries."""
+    m, n = X.shape
+    total = np.zeros(n)
+    for i in range(m):
+        x = X[i]
+        for j in range(n):
+            total[j] += np.float64(x[j])
+    for j in range(n):
+        mean[j] = total[j] / m
+        var[j] = 0.0
+    part = np.zeros(n)
+    for lo in range(0, m, chunk_rows):
+        part[:] = 0.0
+        for i in range(lo, min(lo + chunk_rows, m)):
+            x = X[i]
+            for j in range(n):
+                d = np.float64(x[j]) - mean[j]
+                part[j] += d * d
+        for j in range(n):
+            var[j] += part[j]
+    for j in range(n):
+        var[j] = var[j] / m
+
+
 @njit(**dict(_EXACT, parallel=True))
 def standardize_parallel(X, mean, std, out, chunks):
     """``standardize_rows`` over all rows in ``chunks`` row ranges split across threads."""

@@ -161,14 +161,16 @@ _SAFE_SCALE = (1e-150, 1e150)
 _LARGE_MEAN = 1e300
 
 
-def column_mean_std(X, weights=None, chunk_rows=CHUNK_ROWS):
+def column_mean_std(X, weights=None, chunk_rows=CHUNK_ROWS, stats=None):
     """``(mean, std)`` per feature of ``X (n_samples, n_features)`` in float64, exact for any
     finite input: where a column's spread is outside [1e-150, 1e150] (or its statistics
     overflowed) and its largest magnitude is too (its squares overflow or underflow), the
     statistics are those of the column divided by that magnitude, scaled back. Other columns
-    take ``column_stats`` unchanged, with no extra pass over them."""
+    take ``column_stats`` unchanged, with no extra pass over them. ``stats(X, weights)``: the
+    function computing them (a backend's ``column_stats``; default ``column_stats``)."""
     with np.errstate(over="ignore", invalid="ignore"):      # the risky columns are redone
-        mean, var = column_stats(X, chunk_rows, weights)
+        mean, var = (stats(X, weights) if stats is not None
+                     else column_stats(X, chunk_rows, weights))
     std = np.sqrt(var)
     lo, hi = _SAFE_SCALE
     risky = ~np.isfinite(mean) | ~np.isfinite(std) | (std < lo) | (std > hi)

@@ -181,9 +181,9 @@ class NeuralNetwork(Estimator):
                 Y_dev = self._scale_targets(Y_dev)
         else:
             X_tr, Y_tr, w_tr, X_dev, Y_dev = self._split(X, Y, w, rng)
-        if not resume:
-            self._fit_normalizer(X_tr, w_tr)
         bk = resolve(self.backend)
+        if not resume:
+            self._fit_normalizer(X_tr, w_tr, bk)
         st = (self._resume if resume else self._setup)(bk, hidden, loss, Y.shape[0],
                                                        X_tr.shape[0])
         if w_tr is not None:  # mean 1: the weighted cost is sum w l / sum w
@@ -231,9 +231,10 @@ class NeuralNetwork(Estimator):
         dev, tr = perm[:n_dev], perm[n_dev:]
         return X[tr], Y[:, tr], None if w is None else w[tr], X[dev], Y[:, dev]
 
-    def _fit_normalizer(self, X, w=None):
+    def _fit_normalizer(self, X, w=None, bk=None):
         if self.normalize:
-            self.mean_, std = column_mean_std(X, weights=w)
+            stats = None if bk is None else bk.column_stats
+            self.mean_, std = column_mean_std(X, weights=w, stats=stats)
             self.std_ = np.where(std > 0, std, 1.0)
         else:
             self.mean_ = np.zeros(X.shape[1])
