@@ -56,10 +56,11 @@ print(json.dumps({"fit": total, "epochs": sum(model.history_["epoch_time"])}))
 """
 
 
-def run_child(work, setting, quick, busy):
-    """``{"fit", "epochs"}`` seconds of one fit in a fresh process beside ``busy`` spinners."""
+def run_child(work, setting, quick, busy, root=ROOT):
+    """``{"fit", "epochs"}`` seconds of one fit in a fresh process beside ``busy`` spinners,
+    with the xpnet of the tree ``root`` (another checkout for a before/after comparison)."""
     env = dict(os.environ, XPNET_BLAS_THREADS=setting,
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
     spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
                 for _ in range(busy)]
     try:
@@ -72,28 +73,33 @@ def run_child(work, setting, quick, busy):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure(rounds, busy, quick):
-    """Medians over ``rounds`` interleaved rounds of every (work, setting, load) row."""
-    rows = [(w, s, b) for w in ("small", "mlp") for s in SETTINGS
+def measure(rounds, busy, quick, before=None):
+    """Medians over ``rounds`` interleaved rounds of every (work, setting, load) row; with
+    ``before`` (a checkout of an earlier commit) its rows too, as setting ``before``."""
+    settings = SETTINGS + (("before",) if before else ())
+    rows = [(w, s, b) for w in ("small", "mlp") for s in settings
             for b in ((0, busy) if w == "small" else (0,))]
     times = {row: [] for row in rows}
     for _ in range(rounds):
         for row in rows:
-            times[row].append(run_child(row[0], row[1], quick, row[2]))
+            root = before if row[1] == "before" else ROOT
+            setting = "default" if row[1] == "before" else row[1]
+            times[row].append(run_child(row[0], setting, quick, row[2], root))
     return {row: {k: statistics.median(t[k] for t in ts) for k in ("fit", "epochs")}
             for row, ts in times.items()}
 
 
 def report(med, busy):
-    small = {(s, b): med[("small", s, b)]["fit"] for s in SETTINGS for b in (0, busy)}
+    settings = sorted({row[1] for row in med}, key=(("before",) + SETTINGS).index)
+    small = {(s, b): med[("small", s, b)]["fit"] for s in settings for b in (0, busy)}
     print("small fit (4000 x 40, 100-100-10, batch 100), seconds:")
-    for s in SETTINGS:
+    for s in settings:
         idle, loaded = small[(s, 0)], small[(s, busy)]
         print(f"  {s:8s} idle {idle:.3f}  beside {busy} busy {loaded:.3f}  "
               f"(busy / idle {loaded / idle:.2f}x)")
-    mlp = {s: med[("mlp", s, 0)] for s in SETTINGS}
+    mlp = {s: med[("mlp", s, 0)] for s in settings}
     print("784-256-128-10, one epoch at batch 128, idle, seconds:")
-    for s in SETTINGS:
+    for s in settings:
         setup = mlp[s]["fit"] - mlp[s]["epochs"]
         print(f"  {s:8s} fit {mlp[s]['fit']:.3f}  epoch {mlp[s]['epochs']:.3f}  "
               f"set-up {setup:.3f}")
@@ -107,9 +113,11 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--busy", type=int, default=1, help="busy processes beside the fit")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--before", metavar="TREE", help="also time the xpnet of this "
+                        "checkout (e.g. git worktree add /tmp/before <commit>)")
     args = parser.parse_args(argv)
     print(f"load before: {os.getloadavg()[0]:.2f}")
-    report(measure(args.rounds, args.busy, args.quick), args.busy)
+    report(measure(args.rounds, args.busy, args.quick, args.before), args.busy)
 
 
 # ------------------------------------------------------------- pytest-benchmark rows
