@@ -148,3 +148,28 @@ def test_train_without_the_flag_records_nothing(tmp_path):
     assert cli.main([*TINY, "--no-plots", "--out", str(out)]) == 0
     assert "grad_norm" not in json.loads((out / "history.json").read_text())
     assert xpnet.load(out / "model.npz").get_params()["record_gradients"] is False
+
+
+def test_activation_spread_is_each_layers_std_at_the_epochs_end():
+    X, y = _data()
+    model = xpnet.NeuralNetwork(hidden=(7, 5), epochs=2, batch_size=None, normalize=False,
+                                record_gradients=True, seed=3, dtype="float64",
+                                backend="numpy").fit(X, y)
+    _, caches = forward(X.T.copy(), model._params, model.arch_, backend="numpy")
+    expected = [float(np.std(c["A"])) for c in caches]
+    assert len(model.history_["activation_std"]) == 2
+    np.testing.assert_allclose(model.history_["activation_std"][-1], expected, rtol=1e-9)
+
+
+def test_sigmoid_activations_saturate_in_the_spread():
+    """Large initial weights push sigmoid units to 0 or 1: their spread is near its maximum
+    0.5, while small ones keep it near 0 (the course's saturation picture)."""
+    X, y = _data()
+    spreads = {}
+    for init in ("random", "large"):
+        model = xpnet.NeuralNetwork(hidden=(10, 10), activation="sigmoid", init=init,
+                                    epochs=1, learning_rate=1e-9, optimizer="gd",
+                                    record_gradients=True, seed=0, dtype="float64",
+                                    backend="numpy").fit(X, y)
+        spreads[init] = model.history_["activation_std"][0][1]
+    assert spreads["random"] < 0.05 < 0.4 < spreads["large"]

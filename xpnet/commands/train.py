@@ -462,8 +462,9 @@ def _history(model, fit, task):
     h = model.history_
     history = {"epoch": list(range(1, len(h["cost"]) + 1)), "cost": h["cost"], "lr": h["lr"],
                "epoch_time": h["epoch_time"]}
-    if "grad_norm" in h:
-        history["grad_norm"] = h["grad_norm"]
+    for key in ("grad_norm", "activation_std"):
+        if key in h:
+            history[key] = h[key]
     if fit["dev_history"]["dev_cost"]:
         history.update(fit["dev_history"])
         history["dev_metric"] = "r2" if task == "regression" else "accuracy"

@@ -368,6 +368,7 @@ class NeuralNetwork(Estimator):
             row = {"epoch": epoch + 1, "cost": cost, "lr": lr, "epoch_time": timer.lap()}
             if st.record_gradients:
                 row["grad_norm"] = st.epoch_grad_norms
+                row["activation_std"] = st.epoch_activation_std
             stop = False
             if X_dev is not None:
                 row.update(self._dev_metrics(st, X_dev, Y_dev))

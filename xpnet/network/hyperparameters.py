@@ -339,8 +339,9 @@ NETWORK = Schema((
        "optimizer state instead of a new initialization (Python; partial_fit always does)",
        cli=False),
     _h("record_gradients", False, _boolean, C.boolean, "record each layer's gradient norm "
-       "||dW[l]||_F per epoch (the mean over its mini-batches) in history_['grad_norm'], to "
-       "see vanishing or exploding gradients; xpnet train draws gradient_norms.png"),
+       "||dW[l]||_F per epoch (the mean over its mini-batches) in history_['grad_norm'] and "
+       "its activations' spread std(A[l]) in history_['activation_std'], to see vanishing or "
+       "exploding gradients; xpnet train draws gradient_norms.png"),
 ))
 
 

@@ -38,7 +38,8 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
     ``state`` carries ``bk, arch, params, grads, bn_state, optimizer, l2, batch_size`` and,
     optionally, ``weights (1, m)``, the examples' sample weights (mean 1), gathered with them,
     and ``record_gradients`` (then ``state.epoch_grad_norms`` holds, per layer, the mean over
-    the epoch's mini-batches of ``||dW[l]||_F``);
+    the epoch's mini-batches of ``||dW[l]||_F``, and ``state.epoch_activation_std`` each
+    layer's ``std(A[l])`` on the last batch at the epoch's end);
     the epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
     Full gathered batches run through ``bk.step_runner``: the same forward, cost and backward
     on fixed buffers, which the cupy backend records once as a CUDA graph and the numba backend
@@ -80,7 +81,23 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
         state.optimizer.step(state.params, state.grads, lr)
     if norms is not None:
         state.epoch_grad_norms = [float(v) / len(bounds) for v in bk.to_numpy(norms)]
+        state.epoch_activation_std = activation_spread(state, Xb)
     return bk.item(total) / m
+
+
+def activation_spread(state, Xb):
+    """``std(A[l])`` for l = 1..L over the epoch's last batch ``Xb (n[0], r)`` at the end of
+    the epoch (inference mode: no dropout, running batch-norm statistics): one forward pass
+    of one batch per epoch, the course's view of activations saturating or dying."""
+    bk = state.bk
+    _, caches = forward(Xb, state.params, state.arch, backend=bk, bn_state=state.bn_state)
+    spread = []
+    for cache in caches:
+        A = cache["A"]
+        mean = float(bk.item(bk.mean(A)))
+        square = float(bk.item(bk.mean(bk.multiply(A, A))))
+        spread.append(math.sqrt(max(square - mean * mean, 0.0)))
+    return spread
 
 
 def add_grad_norms(bk, state, norms):
