@@ -12,6 +12,8 @@ epoch with the numpy backend, so each run takes milliseconds.
 
 from __future__ import annotations
 
+import importlib.util
+
 import inspect
 import re
 
@@ -135,7 +137,12 @@ def cli_cases():
         else:
             values = [h.example]
         for value in values:
-            yield pytest.param(h, value, id=f"{h.name}={value}")
+            marks = ()
+            if h.name == "distributed" and value == "mpi" and \
+                    importlib.util.find_spec("mpi4py") is None:
+                marks = pytest.mark.skip(reason="distributed=mpi needs mpi4py "
+                                                "(pip install 'xpnet[mpi]')")
+            yield pytest.param(h, value, id=f"{h.name}={value}", marks=marks)
 
 
 def toml_value(value):

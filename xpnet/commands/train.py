@@ -81,6 +81,28 @@ def apply_preset(values, given):
 
 def run(args):
     values, given = resolve_and_tell(args)
+    ctx = _distributed(values)
+    if ctx is None:
+        return _run(values, given)
+    try:  # one rank's error ends every rank (MPI_Abort), never a hang
+        return _run(values, given, ctx)
+    except (Exception, KeyboardInterrupt) as exc:
+        return ctx.fail(exc, "xpnet train", debug=getattr(args, "debug", False))
+
+
+def _distributed(values):
+    """The MPI context when this run is data-parallel (``--distributed``; the default, auto,
+    when launched by mpiexec or srun with more than one rank), else None."""
+    from ..distributed import context
+    return context(values["distributed"])
+
+
+def _run(values, given, ctx=None):
+    """The run; with ``ctx`` (MPI) on every rank, rank 0 alone printing and writing."""
+    writer = ctx is None or ctx.is_root
+    if ctx is not None:
+        values["seed"] = ctx.agreed_seed(values["seed"])  # one split and dataset for all
+        values["quiet"] = values["quiet"] or not writer
     if values["data"] is not None and "dataset" in given:
         raise CLIError(f"--dataset {values['dataset']} and --data {values['data']} both name "
                        "the data; give one of them")
@@ -90,8 +112,13 @@ def run(args):
     task = _resolve_task(values["task"], data)
     split = _split(data, values, task)
     model = _make_model(values, task)
+    if not writer:  # the other ranks train their shards and write nothing
+        _fit(model, split, values, task)
+        return 0
     with _run_folder(values["out"], data["label"], values["force"]) as stage:
         fit = _fit(model, split, values, task)
+        if ctx is not None:
+            fit["ranks"] = ctx.size
         if data["named"]:  # predict/evaluate find the columns by these names
             model.feature_names_in_ = np.asarray(data["feature_names"], dtype=str)
         results = _evaluate(model, split)
@@ -274,7 +301,7 @@ def _one_epoch_twin(model):
     """A fresh model of ``model``'s settings that trains one epoch, quietly, without a dev
     split: what the warm-up and the loops estimate run on a few rows."""
     return type(model)(**{**model.get_params(), "epochs": 1, "early_stopping": False,
-                          "verbose": 0})
+                          "verbose": 0, "distributed": None})  # each rank warms up alone
 
 
 def _estimate_loops(model, X, y, epochs, quiet):
@@ -336,6 +363,9 @@ def _report(model, data, split, values, task, fit, results):
         + (f"; before it, {fit['compile']:.2f} s preparing the numba kernels"
            if fit["compile"] else ""),
     ]
+    if fit.get("ranks", 1) > 1:
+        lines.insert(5, f"mpi:      {fit['ranks']} ranks, data-parallel: each global batch is "
+                        "split over the ranks, one gradient Allreduce per step")
     if values.get("preset"):
         settings = ", ".join(f"{k} {_flag_text(v)}" for k, v in values["preset"].items())
         lines.insert(3, f"preset:   {data['label']}: {settings} (the defaults suit digits; "
@@ -489,6 +519,7 @@ def _metrics_json(model, data, split, values, task, fit, results):
            "dev_and_progress_seconds": fit["other"],
            "kernel_preparation_seconds": fit["compile"],
            "seconds_per_epoch": fit["training"] / max(model.n_epochs_, 1),
+           **({"mpi_ranks": fit["ranks"]} if fit.get("ranks", 1) > 1 else {}),
            "metrics": clean}
     diagnosis = _diagnosis(results, split, values)
     if diagnosis is not None:

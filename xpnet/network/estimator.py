@@ -48,6 +48,8 @@ def _check_representable(X, dtype):
 class _State:
     """What one fit holds on the device."""
 
+    dist = None  # the MPI context of a data-parallel fit (xpnet.distributed.mpi)
+
 
 class NeuralNetwork(Estimator):
     """A fully connected L-layer network trained by (mini-batch) gradient descent.
@@ -154,10 +156,21 @@ class NeuralNetwork(Estimator):
                          epochs=1, classes=classes)
 
     def _fit(self, X, y, dev, callback, sample_weight, resume, epochs=None, classes=None):
+        from ..distributed import context
+        dist = context(self.distributed)
+        if dist is None:
+            return self._fit_on(None, X, y, dev, callback, sample_weight, resume, epochs, classes)
+        with dist.fit_guard():  # a rank's error is every rank's error, or ends the job
+            return self._fit_on(dist, X, y, dev, callback, sample_weight, resume, epochs,
+                                classes)
+
+    def _fit_on(self, dist, X, y, dev, callback, sample_weight, resume, epochs, classes):
         hidden = self._check_hyperparameters()
         names = V.feature_names(X)
         X = V.check_fitted_X(self, X) if resume else V.check_X(X)
         y = self._check_targets(y, X.shape[0])
+        if dist is not None:
+            self._agree(dist, X, y, dev, sample_weight)
         if not resume:
             self.task_ = self._resolve_task(np.asarray(y))
             self.n_features_in_ = X.shape[1]
@@ -169,7 +182,8 @@ class NeuralNetwork(Estimator):
                                                          getattr(self, "classes_", None), idx)
                             if idx is not None else None)
         rng = getattr(self, "_rng", None) if resume else None
-        rng = rng if rng is not None else np.random.default_rng(self.seed)
+        rng = rng if rng is not None else np.random.default_rng(
+            self.seed if dist is None else self._hp["seed"])
         if self.task_ == "regression":
             if not resume:
                 self._fit_target_scaling(Y, w)
@@ -186,6 +200,7 @@ class NeuralNetwork(Estimator):
             self._fit_normalizer(X_tr, w_tr, bk)
         st = (self._resume if resume else self._setup)(bk, hidden, loss, Y.shape[0],
                                                        X_tr.shape[0])
+        st.dist = dist
         if w_tr is not None:  # mean 1: the weighted cost is sum w l / sum w
             st.weights = bk.asarray((w_tr * (len(w_tr) / w_tr.sum())).reshape(1, -1),
                                     dtype=st.dtype)
@@ -195,6 +210,24 @@ class NeuralNetwork(Estimator):
                     epochs=epochs, resume=resume)
         self._optimizer, self._rng = st.optimizer, rng
         return self
+
+    def _agree(self, dist, X, y, dev, sample_weight):
+        """The ranks of a data-parallel fit check at once that they hold the same data,
+        settings and version (``RankMismatch`` on every rank otherwise) and agree on a seed
+        where none is given."""
+        from ..distributed.mpi import fingerprint, labels_fingerprint
+        from .._version import __version__
+        hp = {k: _same_text(v) for k, v in self.get_params().items() if k != "verbose"}
+        hp["backend"] = resolve(self.backend).name
+        items = {"xpnet version": __version__, "numpy version": np.__version__,
+                 **fingerprint("X", X), **labels_fingerprint("y", y),
+                 **fingerprint("sample_weight", sample_weight), **{
+                     f"hyperparameter {k}": v for k, v in hp.items()}}
+        if isinstance(dev, (tuple, list)) and len(dev) == 2:
+            items.update({**fingerprint("X_dev", V.to_numpy(dev[0], "X_dev")),
+                          **labels_fingerprint("y_dev", V.to_numpy(dev[1], "y_dev"))})
+        dist.check_same(items)
+        self._hp["seed"] = dist.agreed_seed(self._hp["seed"])
 
     def _check_targets(self, y, n_samples):
         shape = V.to_numpy(y, "y").shape  # no np.ndim(y): it may refuse __array_function__
@@ -377,9 +410,12 @@ class NeuralNetwork(Estimator):
             for key, value in row.items():
                 if key != "epoch":
                     self.history_.setdefault(key, []).append(value)
-            self._report(row)
+            if st.dist is None or st.dist.is_root:
+                self._report(row)
             if callback is not None and callback(epoch, row):
                 stop = True
+            if st.dist is not None:  # every rank stops at the same epoch
+                stop = st.dist.any(stop)
             if stop:
                 break
             timer.reset()  # training time only: not the dev pass, report or callback
@@ -526,6 +562,14 @@ class NeuralNetwork(Estimator):
         """Save to ``path`` (``.npz`` with a JSON header; see ``xpnet.load``)."""
         from .persistence import save_model
         return save_model(self, path)
+
+
+def _same_text(value):
+    """A hyperparameter as text that is equal on two ranks when it means the same (a function
+    by its name, not its address)."""
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return repr(value)
 
 
 def _class_indices(classes, y, name):

@@ -24,6 +24,8 @@ from .. import _convert as C
 from .. import _validation as V
 from ..backends import CHOICES as BACKEND_CHOICES
 from ..backends.base import np_dtype
+from ..distributed import CHOICES as DISTRIBUTED
+from ..distributed import check_distributed
 from ..ops import INITIALIZERS, LOSSES, OPTIMIZERS
 from ..ops.activations import ReLU, hidden_activations
 from ..ops.initializers import DEFAULT_INIT
@@ -342,6 +344,11 @@ NETWORK = Schema((
        "||dW[l]||_F per epoch (the mean over its mini-batches) in history_['grad_norm'] and "
        "its activations' spread std(A[l]) in history_['activation_std'], to see vanishing or "
        "exploding gradients; xpnet train draws gradient_norms.png"),
+    _h("distributed", None, check_distributed, C.choice(*DISTRIBUTED), "data-parallel "
+       "training over MPI, one model on all ranks of mpiexec/srun: auto (when launched with "
+       "more than one rank), mpi (required: pip install 'xpnet[mpi]'), none (each process "
+       "alone; the default in Python); docs/distributed.md", metavar="MODE",
+       cli_default="auto", group="model"),
 ))
 
 

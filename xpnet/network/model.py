@@ -175,13 +175,15 @@ def initialize_bn_state(arch, params):
     return state
 
 
-def forward(X, params, arch, backend=None, training=False, rng=None, masks=None, bn_state=None):
+def forward(X, params, arch, backend=None, training=False, rng=None, masks=None, bn_state=None,
+            bn_sync=None):
     """Forward propagation. ``X (n[0], m)``; returns ``(A[L] (n[L], m), caches)``.
 
     ``training`` turns on inverted dropout (masks drawn from the host Generator ``rng``, or the
     given ``masks`` dict ``{l: D[l]}`` reused, e.g. frozen for gradient checking) and batch
     statistics for batch norm (updating ``bn_state`` when given). Without ``training``, batch
-    norm uses ``bn_state``'s running statistics and nothing is dropped.
+    norm uses ``bn_state``'s running statistics and nothing is dropped. ``bn_sync``: batch
+    statistics over a global batch split across ranks (``xpnet.network.batchnorm``).
     """
     params = as_params(params, arch, backend)
     bk = resolve(backend) if backend is not None else params.backend
@@ -192,7 +194,7 @@ def forward(X, params, arch, backend=None, training=False, rng=None, masks=None,
         act = arch.activations[l - 1]
         if arch.uses_bn(l):
             Z = bk.matmul(params[f"W{l}"], A)
-            A_in = _bn_forward(bk, Z, params, arch, l, training, bn_state, cache)
+            A_in = _bn_forward(bk, Z, params, arch, l, training, bn_state, cache, bn_sync)
             A = activation_forward(bk, act, A_in, arch.slope)
             cache["Z"] = A_in
         else:
@@ -212,10 +214,10 @@ def forward(X, params, arch, backend=None, training=False, rng=None, masks=None,
     return A, caches
 
 
-def _bn_forward(bk, Z, params, arch, l, training, bn_state, cache):
+def _bn_forward(bk, Z, params, arch, l, training, bn_state, cache, sync=None):
     gamma, beta = params[f"gamma{l}"], params[f"beta{l}"]
     if training:
-        Zt, cache["bn"], mu, var = bn.forward_train(bk, Z, gamma, beta, arch.bn_eps)
+        Zt, cache["bn"], mu, var = bn.forward_train(bk, Z, gamma, beta, arch.bn_eps, sync)
         if bn_state is not None:
             bn.update_running(bk, bn_state[f"mean{l}"], bn_state[f"var{l}"], mu, var,
                               arch.bn_momentum)
@@ -268,13 +270,15 @@ def _backend_of(params, caches):
     return params.backend if params is not None else resolve(None)
 
 
-def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None, weights=None):
+def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None, weights=None,
+             bn_sync=None):
     """Backpropagation; writes ``dW[l]``, ``db[l]`` (``dgamma``, ``dbeta``) into ``grads``.
 
     ``Y (n[L], m)``. ``dZ[L]`` is the loss definition's output gradient (``A[L] - Y`` for each
     classic loss with its paired output activation).
     With ``l2``, ``dW[l] += l2 / m * W[l]``; with sample ``weights (1, m)``, ``dZ[L]``'s columns
-    are scaled by them. Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
+    are scaled by them. ``bn_sync``: the forward's (batch-norm sums over the global batch).
+    Returns ``grads`` (``FlatParams`` named ``dW1``, ...).
     """
     params = as_params(params, arch, backend)
     bk = resolve(backend) if backend is not None else params.backend
@@ -294,7 +298,8 @@ def backward(Y, caches, params, arch, grads=None, l2=0.0, backend=None, weights=
             dZ = activation_backward(bk, arch.activations[l - 1], dA, cache["Z"], cache["A"],
                                      arch.slope)
             if arch.uses_bn(l):
-                dZ = bn.backward(bk, dZ, cache["bn"], grads[f"dgamma{l}"], grads[f"dbeta{l}"])
+                dZ = bn.backward(bk, dZ, cache["bn"], grads[f"dgamma{l}"], grads[f"dbeta{l}"],
+                                 bn_sync)
         db = None if arch.uses_bn(l) else grads[f"db{l}"]
         dA_prev = bk.linear_backward(dZ, cache["A_prev"], params[f"W{l}"], grads[f"dW{l}"], db,
                                      need_dA_prev=l > 1)

@@ -43,8 +43,13 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
     the epoch also keeps its sample-major copies and batch buffers there (``state.batch_data``).
     Full gathered batches run through ``bk.step_runner``: the same forward, cost and backward
     on fixed buffers, which the cupy backend records once as a CUDA graph and the numba backend
-    as a list of kernel and BLAS calls, and replay.
+    as a list of kernel and BLAS calls, and replay. With ``state.dist`` (an MPI context) the
+    epoch is data-parallel: ``xpnet.distributed.mpi.run_epoch`` (plain steps, no replay).
     """
+    dist = getattr(state, "dist", None)
+    if dist is not None:
+        from ..distributed.mpi import run_epoch as run_distributed
+        return run_distributed(dist, state, X, Y, lr, rng, shuffle)
     bk = state.bk
     m = X.shape[1]
     S = getattr(state, "weights", None)
