@@ -153,7 +153,7 @@ def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
         Xb, Yb = X_buf[:, :], Y_buf[:, :]
         Sb = None if S_buf is None else S_buf[:, :]
         total = epoch_total(state, X_buf.dtype)
-        owner = weakref.ref(state)  # the runner lives on the state: no cycle through its step
+        owner = _weak(state)  # the runner lives on the state: no cycle through its step
 
         def step():
             st = owner()
@@ -163,6 +163,15 @@ def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
         runner = state.bk.step_runner(step, draws=draws)
         entry = cached[key] = (X_buf, Y_buf, S_buf, runner)
     return entry[3]
+
+
+def _weak(state):
+    """A weak reference to ``state``, or a strong one for an object that takes none (a
+    ``SimpleNamespace`` built by hand, as the benchmarks do)."""
+    try:
+        return weakref.ref(state)
+    except TypeError:
+        return lambda: state
 
 
 def sample_major(bk, X):
