@@ -27,7 +27,7 @@ from .model import (Architecture, compute_cost, forward, initialize_bn_state,
 from .optimizers import make_optimizer
 from .params import FlatParams
 from .schedules import make_schedule
-from .training import EarlyStopper, Timer, check_finite, run_epoch
+from .training import EarlyStopper, Timer, TrainingDiverged, check_finite, run_epoch
 
 #: The activations offered for hidden layers (from the registry).
 HIDDEN_ACTIVATIONS = hidden_activations()
@@ -391,6 +391,25 @@ class NeuralNetwork(Estimator):
         if stopper is not None:
             stopper.restore(st)
             self.best_epoch_ = stopper.best_epoch + 1
+        self._check_final(st, X, Y)
+
+    def _check_final(self, st, X, Y):
+        """The epoch's cost is taken before its last update: check what ``fit`` returns, its
+        parameters and its outputs on a few training columns, for values no model may hold."""
+        bk = st.bk
+        with np.errstate(over="ignore", invalid="ignore"):
+            peak = float(bk.item(bk.max(bk.abs(st.params.flat))))
+            AL, _ = forward(X[:, :min(256, X.shape[1])], st.params, st.arch, backend=bk,
+                            bn_state=st.bn_state)
+            out = float(bk.item(bk.sum(AL)))
+        if np.isfinite(peak) and np.isfinite(out):
+            return
+        hints = " ".join(self._scale_hints(st, X, Y))
+        lr = self.history_["lr"][-1] if self.history_["lr"] else float("nan")
+        raise TrainingDiverged(
+            f"training diverged in its last update: the parameters (max |theta| = {peak:.3g}) "
+            f"give non-finite outputs. {hints + ' Otherwise l' if hints else 'L'}ower "
+            f"learning_rate (it was {lr:g}), or lower weight_decay or l2 if they are large.")
 
     def _epochs(self, st, X, Y, X_dev, Y_dev, rng, callback, schedule, stopper, epochs):
         timer = Timer(st.bk)
