@@ -52,6 +52,9 @@ def atomic_open(path, mode="w", fsync=False, **open_kwargs):
     ``newline=``); ``fsync=True`` makes the new file durable before returning."""
     target = os.path.realpath(os.fspath(path))
     folder, name = os.path.split(target)
+    if os.path.exists(target) and not os.path.isfile(target) and not os.path.isdir(target):
+        raise ValueError(f"{os.fspath(path)!r} is a FIFO, socket or device, not a file: "
+                         "refusing to replace it; save to a regular file")
     remove_stale_temps(folder, name)
     temp = _Temp(folder, name, _existing_mode(target))
     try:
@@ -60,6 +63,13 @@ def atomic_open(path, mode="w", fsync=False, **open_kwargs):
         if fsync:
             os.fsync(temp.fd)
         temp.publish(target, fsync)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC and exc.filename is None:
+            err = OSError(errno.ENOSPC, f"No space left on device: cannot write {target!r} "
+                          "(the file there, if any, is unchanged)")
+            err.filename = target
+            raise err from exc
+        raise
     finally:
         temp.close()
 

@@ -303,7 +303,12 @@ def check_regression_targets(y, *, name="y"):
 def _check_real(name, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    if not np.isfinite(value):
+    try:
+        x = float(value)            # Fractions, huge Python ints: a float or an OverflowError
+    except OverflowError:
+        raise ValueError(f"{name} must be finite, got a number too large for a float "
+                         f"({str(value)[:20]}...)") from None
+    if not np.isfinite(x):
         raise ValueError(f"{name} must be finite, got {value!r}")
 
 

@@ -140,7 +140,7 @@ class NeuralNetwork(Estimator):
         cost stays unweighted). With ``warm_start`` a fitted model trains on from its
         parameters and optimizer state.
         """
-        resume = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        resume = self._hp_value("warm_start") and self.__sklearn_is_fitted__()
         return self._fit(X, y, dev, callback, sample_weight, resume=resume)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -154,6 +154,10 @@ class NeuralNetwork(Estimator):
                              "split to watch); set early_stopping=False, or use fit")
         return self._fit(X, y, None, None, sample_weight, resume=self.__sklearn_is_fitted__(),
                          epochs=1, classes=classes)
+
+    def _hp_value(self, name):
+        """One hyperparameter, checked (read before the full check of ``_fit``)."""
+        return self.schema[name].check(name, getattr(self, name))
 
     def _fit(self, X, y, dev, callback, sample_weight, resume, epochs=None, classes=None):
         from ..distributed import context
@@ -312,7 +316,14 @@ class NeuralNetwork(Estimator):
         st.bk, st.dtype = bk, np.dtype(hp["dtype"])
         self._bk, self._dtype = bk, st.dtype
         st.arch = self._architecture(hidden, loss, n_out)
-        st.params = initialize_parameters(st.arch, hp["init"], hp["seed"], st.dtype, bk)
+        try:
+            st.params = initialize_parameters(st.arch, hp["init"], hp["seed"], st.dtype, bk)
+        except (MemoryError, ValueError) as exc:
+            if isinstance(exc, ValueError) and "too big" not in str(exc):
+                raise
+            count = sum(a * b for a, b in zip(st.arch.layer_dims[:-1], st.arch.layer_dims[1:]))
+            raise ValueError(f"hidden={hidden}: the network's {count:,} weights do not fit in "
+                             "memory; choose smaller hidden layers") from None
         st.grads = st.params.zeros_like(prefix="d")
         st.bn_state = initialize_bn_state(st.arch, st.params)
         st.optimizer = make_optimizer(hp["optimizer"],
@@ -531,7 +542,16 @@ class NeuralNetwork(Estimator):
             AL, _ = forward(Xd, self._params, self.arch_, backend=self._bk,
                             bn_state=self._bn_state)
             outs.append(self._bk.to_numpy(AL))
-        return np.concatenate(outs, axis=1)
+        out = np.concatenate(outs, axis=1)
+        if not np.isfinite(out).all():
+            peak = float(np.max(np.abs(X))) if X.size else 0.0
+            bad = int((~np.isfinite(out)).any(axis=0).sum())
+            raise ValueError(f"the model's outputs are not finite for {bad} "
+                             f"of the {X.shape[0]} samples: X reaches |x| = {peak:.3g}, beyond "
+                             f"what a {self._dtype} network trained on data around "
+                             f"{float(np.max(np.abs(self.mean_)) + np.max(self.std_)):.3g} can "
+                             "take; check the inputs' units")
+        return out
 
     @property
     def predict_proba(self):
@@ -613,10 +633,16 @@ def _one_hot(idx, C):
 
 
 def _r2(y, pred):
+    """``1 - SS_res / SS_tot``, both sums taken of values divided by ``y``'s largest
+    deviation first, so targets around 1e155 do not overflow their squares."""
     y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
-    ss_res = np.sum((y - pred) ** 2)
-    ss_tot = np.sum((y - y.mean(axis=0)) ** 2)
-    return float(1.0 - ss_res / ss_tot) if ss_tot > 0 else 0.0
+    centered = y - y.mean(axis=0)
+    scale = float(np.max(np.abs(centered), initial=0.0))
+    if not scale > 0 or not np.isfinite(scale):
+        return 0.0
+    ss_res = np.sum(((y - pred) / scale) ** 2)
+    ss_tot = np.sum((centered / scale) ** 2)
+    return float(1.0 - ss_res / ss_tot)
 
 
 NeuralNetwork.__doc__ += "\n    Hyperparameters:\n\n" + "\n".join(

@@ -112,7 +112,14 @@ def _hidden(name, value):
     for n in sizes:
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"hidden layer sizes must be positive integers, got {value!r}")
+        if n > MAX_LAYER_UNITS:
+            raise ValueError(f"{name}: a layer of {n} units is beyond what any machine holds "
+                             f"(at most {MAX_LAYER_UNITS:,} units per layer), got {value!r}")
     return tuple(int(n) for n in sizes)
+
+
+#: The largest hidden layer accepted: a 10^7-unit layer already needs 400 MB per input.
+MAX_LAYER_UNITS = 10 ** 7
 
 
 def _dtype(name, value):
@@ -120,7 +127,7 @@ def _dtype(name, value):
         if value is None:
             raise TypeError
         np_dtype(value)
-    except TypeError:
+    except (TypeError, ValueError, SyntaxError):
         raise ValueError(f"{name} must be 'float32' or 'float64', got {value!r}") from None
     return value
 
@@ -131,14 +138,13 @@ def _keep_prob(name, value):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
             raise TypeError(f"{name} must be a number in (0, 1] or one per hidden layer, got "
                             f"{value!r}")
-        if not 0.0 < float(v) <= 1.0:
-            raise ValueError(f"{name} must be in (0, 1], got {v!r}")
+        V.check_in_range(name, v, 0.0, 1.0, low_open=True)
     return value
 
 
 def _class_weight(name, value):
     """None, "balanced", or ``{label: weight}`` with finite weights >= 0."""
-    if value is None or value == "balanced":
+    if value is None or (isinstance(value, str) and value == "balanced"):
         return value
     if not isinstance(value, dict):
         raise TypeError(f"{name} must be None, 'balanced' or a dict {{label: weight}}, got "

@@ -146,7 +146,7 @@ class Perceptron(_LinearUnit):
 
     def _epoch(self, X, target, w):
         """One pass of the perceptron rule, updating ``w`` in place; returns the update count."""
-        eta = self.eta
+        eta = float(self._hp["eta"])
         errors = 0
         for xi, t in zip(X, target):
             update = eta * (t - np.where(np.dot(xi, w[1:]) + w[0] >= 0.0, 1, -1))
@@ -297,8 +297,8 @@ class Adaline(_LinearUnit):
         ``t (k,)`` (or one sample ``(n_features,)``, a scalar target); returns the batch's
         SSE/2 before the update."""
         errors = t - (np.dot(X, w[1:]) + w[0])
-        w[1:] += self.eta * X.T.dot(errors)
-        w[0] += self.eta * errors.sum()
+        w[1:] += float(self._hp["eta"]) * X.T.dot(errors)
+        w[0] += float(self._hp["eta"]) * errors.sum()
         return (errors ** 2).sum() / 2.0
 
     def _checked_cost(self, epoch, cost, w):

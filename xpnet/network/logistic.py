@@ -81,8 +81,8 @@ class LogisticRegression(Estimator):
         for _ in range(int(self.iterations)):
             dw, db, J = logreg_gradient_loops(X, Y, w, b, S)
             for j in range(w.shape[0]):
-                w[j, 0] -= self.learning_rate * dw[j, 0]
-            b -= self.learning_rate * db
+                w[j, 0] -= self._hp["learning_rate"] * dw[j, 0]
+            b -= self._hp["learning_rate"] * db
             costs.append(float(J))
         return w, float(b), costs
 
@@ -97,8 +97,8 @@ class LogisticRegression(Estimator):
         for _ in range(int(self.iterations)):
             dw, db, cost = propagate(bk, w, b, Xd, Yd, Sd)
             costs.append(cost)
-            w = bk.subtract(w, bk.multiply(dw, self.learning_rate))
-            b = bk.subtract(b, bk.multiply(db, self.learning_rate))
+            w = bk.subtract(w, bk.multiply(dw, self._hp["learning_rate"]))
+            b = bk.subtract(b, bk.multiply(db, self._hp["learning_rate"]))
         costs = [float(c) for c in bk.to_numpy(bk.stack(costs))]
         return bk.to_numpy(w), float(bk.item(b)), costs
 

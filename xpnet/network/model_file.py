@@ -14,6 +14,8 @@ from __future__ import annotations
 import collections
 import json
 import os
+import stat
+import tokenize
 import zipfile
 import zlib
 
@@ -59,6 +61,9 @@ def read(path, max_bytes=None):
             TypeError, IndexError, NotImplementedError, RuntimeError) as exc:
         if isinstance(exc, _FormatError):
             raise
+        if isinstance(exc, FileNotFoundError) or not os.path.isfile(path):
+            raise FileNotFoundError(f"no saved model at {path!r}: the file went away while "
+                                    "it was read") from None
         raise ValueError(f"{path!r} is truncated or corrupt: {type(exc).__name__}: {exc}; "
                          "save the model again") from None
     return header, arch, arrays
@@ -86,6 +91,9 @@ def _check_file(path):
         raise FileNotFoundError(f"no saved model at {path!r}: the file does not exist")
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path!r} is a directory, not a saved model file")
+    if not stat.S_ISREG(os.stat(path).st_mode):   # a FIFO would block, a device never end
+        raise ValueError(f"{path!r} is not a regular file (a FIFO, socket or device), not a "
+                         "saved model file")
     with open(path, "rb") as f:
         magic = f.read(len(_ZIP_MAGIC))
         size = os.fstat(f.fileno()).st_size
@@ -302,7 +310,10 @@ def _npy_header(fp, name):
     reader = _NPY_READERS.get(np.lib.format.read_magic(fp))
     if reader is None:
         raise _Corrupt(f"{name} is not an .npy array of a format xpnet writes (1.0 or 2.0)")
-    shape, fortran, dtype = reader(fp, max_header_size=_NPY_HEADER_MAX)
+    try:
+        shape, fortran, dtype = reader(fp, max_header_size=_NPY_HEADER_MAX)
+    except (SyntaxError, tokenize.TokenError, TypeError) as exc:  # NumPy parses a dict literal
+        raise _Corrupt(f"{name} has a damaged .npy header ({type(exc).__name__})") from None
     return tuple(shape), fortran, dtype
 
 

@@ -122,7 +122,12 @@ def make_schedule(lr_decay, lr0):
 
 
 def _multiplier(func, epoch):
-    value = func(epoch)
+    try:
+        value = func(epoch)
+    except Exception as exc:  # a user's function: its failure is named, as the schedule's
+        raise ValueError(f"lr_decay(epoch) raised {type(exc).__name__} at epoch {epoch}: "
+                         f"{exc} (it is called with the 0-based epoch and must return the "
+                         "learning-rate multiplier)") from exc
     try:
         value = float(value)
     except (TypeError, ValueError):
