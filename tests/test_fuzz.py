@@ -887,10 +887,6 @@ def test_known_bug_npy_header_parser_errors(tmp_path, old, new):
         xpnet.load(path)
 
 
-@_xfail("csv_field_limit: a CSV with one field longer than 131,072 characters (the csv "
-        "module's field_size_limit) makes xpnet.io.load_table raise _csv.Error, so `xpnet "
-        "train --data long.csv` prints 'internal error: Error: field larger than field limit "
-        "(131072)' and exits 1")
 def test_known_bug_csv_field_limit(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("a,b\n1,0\n" + "x" * 200_000 + "\n")

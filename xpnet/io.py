@@ -189,6 +189,14 @@ def read_csv_text(text, target=None, *, need_target=True, n_features=None, featu
 
 
 def _read_csv(fh, target, need_target, n_features, features, source, size):
+    try:
+        return _parse_csv(fh, target, need_target, n_features, features, source, size)
+    except csv.Error as exc:   # a field beyond the csv module's limit, a NUL byte, ...
+        raise ValueError(f"{source}: not a CSV table xpnet can read ({exc}); check the file "
+                         "(a cell of more than 131,072 characters is refused)") from None
+
+
+def _parse_csv(fh, target, need_target, n_features, features, source, size):
     lines, dialect = _sniff(fh)
     header, line = _header(lines, dialect, source)
     chunks = _chunks(lines, max(1, CHUNK_CELLS // len(header)))
