@@ -21,7 +21,7 @@ from conftest import ROOT
 PAGES = [os.path.join(ROOT, "README.md")] + sorted(glob.glob(os.path.join(ROOT, "docs", "*.md")))
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 #: Packages a page's examples import that xpnet itself does not need.
-OPTIONAL = ("sklearn", "joblib", "pandas", "matplotlib")
+OPTIONAL = ("sklearn", "joblib", "pandas", "matplotlib", "dask", "distributed", "mpi4py")
 
 
 def blocks(path):

@@ -3,11 +3,14 @@
 The dataset is split once (stratified, from ``--seed``) into train, dev and test parts. Each
 trial trains a ``NeuralNetwork`` on train and is scored on dev; the best trial is then scored
 once on the held-out test part. Progress goes to stderr, the table of trials to stdout;
-``--json`` writes the trials.
+``--json`` writes the trials. ``--scheduler local[:N]`` runs the trials on a local Dask cluster
+of N worker processes, ``--scheduler tcp://host:8786`` on a running one (``pip install
+'xpnet[dask]'``); same seed, same trials and scores as in one process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -15,7 +18,7 @@ import sys
 
 import numpy as np
 
-from ..cli import CLIError
+from ..cli import CLIError, deferred_signals
 from ..ops import OPTIMIZERS
 from ..ops.optimizers import Adam
 
@@ -50,6 +53,11 @@ def add_parser(subparsers):
     p.add_argument("--test", type=float, default=0.2, help="test fraction (default 0.2)")
     p.add_argument("--backend", default=None, help="backend name (default: the current one)")
     p.add_argument("--jobs", type=int, default=1, help="trials fitted in parallel threads")
+    p.add_argument("--scheduler", metavar="WHERE", default=None,
+                   help="run the trials on Dask: 'local' or 'local:N' starts a cluster of N "
+                        "worker processes here (default N: one per core), 'tcp://host:8786' "
+                        "joins a running scheduler; 'none' (default): in this process. "
+                        "Needs: pip install 'xpnet[dask]'")
     p.add_argument("--json", metavar="PATH", help="write the trials as JSON to PATH")
     return p
 
@@ -85,6 +93,26 @@ def _check_args(args):
         folder = os.path.dirname(os.path.abspath(args.json))
         if not os.path.isdir(folder):
             raise CLIError(f"--json {args.json}: the folder {folder} does not exist")
+    args.dask = _check_scheduler(args)
+
+
+def _check_scheduler(args):
+    """``parse_scheduler``'s reading of ``--scheduler`` (None: no Dask)."""
+    from ..distributed.dask import distributed, parse_scheduler
+    try:
+        scheduler = parse_scheduler(args.scheduler)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    if scheduler is None:
+        return None
+    if args.jobs != 1:
+        raise CLIError(f"--jobs {args.jobs} and --scheduler {args.scheduler} both say where "
+                       "the trials run; give one of them")
+    try:
+        distributed()
+    except ImportError as exc:
+        raise CLIError(f"--scheduler {args.scheduler}: {exc}") from None
+    return scheduler
 
 
 def run(args):
@@ -101,17 +129,18 @@ def run(args):
     base = model_class(optimizer=args.optimizer, epochs=args.epochs, seed=args.seed,
                        backend=args.backend)
     space = search_space(args.optimizer)
-    total = args.trials + (0 if args.no_refine else (args.refine_trials or
-                                                       max(1, args.trials // 2)))
+    fine = 0 if args.no_refine else (args.refine_trials or max(1, args.trials // 2))
+    total = args.trials + fine
     metric = "R^2" if regression else "accuracy"
     print(f"xpnet tune: {label}, {len(split.y_train)} train / {len(split.y_dev)} dev / "
           f"{len(split.y_test)} test, {total} trials of {args.epochs} epochs ({args.optimizer})",
           file=sys.stderr, flush=True)
-    trials = random_search(
-        base, space, split.X_train, split.y_train, n_trials=args.trials, seed=args.seed,
-        dev=(split.X_dev, split.y_dev), refine=not args.no_refine,
-        refine_trials=args.refine_trials, stratify=True, n_jobs=args.jobs,
-        callback=_progress(total))
+    with _executor(args) as executor:
+        trials = random_search(
+            base, space, split.X_train, split.y_train, n_trials=args.trials, seed=args.seed,
+            dev=(split.X_dev, split.y_dev), refine=not args.no_refine,
+            refine_trials=args.refine_trials, stratify=True, n_jobs=args.jobs,
+            callback=_progress(total), executor=executor)
     print(format_table(trials))
     best = trials[0]
     test_score = None
@@ -124,6 +153,25 @@ def run(args):
     if args.json:
         _write_json(args, trials, test_score)
     return 0
+
+
+@contextlib.contextmanager
+def _executor(args):
+    """None (trials in this process) or the executor of the Dask cluster ``--scheduler``
+    names, closed when the search ends, also on Ctrl-C."""
+    if args.dask is None:
+        yield None
+        return
+    from ..distributed.dask import Cluster, describe
+    dask_cluster = Cluster(args.dask)
+    client = dask_cluster.open()
+    try:
+        print(f"xpnet tune: trials on {describe(client, args.dask)}", file=sys.stderr,
+              flush=True)
+        yield client.get_executor()
+    finally:
+        with deferred_signals():
+            dask_cluster.close()
 
 
 def _load(args, datasets):
@@ -199,7 +247,8 @@ def _json_safe(value):
 
 def _write_json(args, trials, test_score):
     doc = {"dataset": args.dataset, "data": args.data, "seed": args.seed,
-           "epochs": args.epochs, "optimizer": args.optimizer, "test_score_of_best": test_score,
+           "epochs": args.epochs, "optimizer": args.optimizer, "scheduler": args.scheduler,
+           "test_score_of_best": test_score,
            "trials": _json_safe(trials)}
     with open(args.json, "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)

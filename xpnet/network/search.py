@@ -18,6 +18,10 @@ coarse to fine. It returns the trials sorted by dev score, best first.
 ``grid_search`` fits every combination of lists of values instead (``itertools.product``), on
 the same split, scored the same way, and returns the same trials: the baseline random search
 improves on when few of the hyperparameters matter.
+
+Both run their trials one after another, in ``n_jobs`` threads, or on any
+``concurrent.futures`` executor (``executor=``: a process pool, a Dask ``client.get_executor()``
+for a cluster); the trials, their order and their scores do not depend on where they ran.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import inspect
 import itertools
 import math
 import numbers
+import pickle
 import time
 
 import numpy as np
@@ -38,6 +43,8 @@ __all__ = ["Real", "Beta", "Integer", "Choice", "random_search", "grid_search", 
 
 #: The most combinations ``grid_search`` fits unless ``max_trials`` allows more.
 MAX_GRID_TRIALS = 10_000
+#: Training samples of the warm-up fit a worker runs before its first timed trial.
+WARM_UP_SAMPLES = 64
 
 
 class Dimension:
@@ -197,7 +204,7 @@ def sample_space(space, rng):
 # ----------------------------------------------------------------------------- search
 def random_search(estimator, space, X, y, n_trials=20, seed=None, dev=0.2, refine=True,
                   refine_trials=None, refine_fraction=0.25, stratify=False, n_jobs=1,
-                  callback=None):
+                  callback=None, executor=None):
     """Random search over ``space`` with a dev set; returns the trials, best dev score first.
 
     ``estimator`` is an estimator class (called with the sampled hyperparameters), an estimator
@@ -209,7 +216,20 @@ def random_search(estimator, space, X, y, n_trials=20, seed=None, dev=0.2, refin
     proportions) or a tuple ``(X_dev, y_dev)``. With ``refine`` a second round of
     ``refine_trials`` (default ``max(1, n_trials // 2)``) samples a box ``refine_fraction`` as
     wide as each range around the best first-round point. ``n_jobs > 1`` fits trials in threads
-    (results do not depend on it). ``callback(trial)`` runs after each trial.
+    (results do not depend on it). ``callback(trial)`` runs after each trial, in trial order.
+
+    ``executor`` fits the trials elsewhere: any ``concurrent.futures.Executor`` (a
+    ``ProcessPoolExecutor``, a ``ThreadPoolExecutor``, a Dask ``client.get_executor()``) or a
+    Dask ``Client``; not together with ``n_jobs > 1``. Each round's trials are submitted at
+    once and gathered in trial order, so the result is the serial one. A process pool needs a
+    picklable ``estimator`` (a class, an instance, or a module-level function: not a lambda)
+    and gets the data with each trial; a Dask cluster gets the data once per worker
+    (``client.scatter(..., broadcast=True)``) and every worker first runs one short warm-up fit
+    (the Numba compile) that no trial's ``fit_time`` includes; a thread pool warms up in this
+    process. A process pool's workers cannot each be reached once, so there the first trials
+    of each worker include the compile (warm them with ``initializer=``). A trial that
+    diverges on a worker is recorded like a serial one; any other error in a trial is raised
+    here, naming the trial, and the trials not yet started are cancelled.
 
     Each trial is a dict: ``trial`` (index), ``round`` (1 coarse, 2 fine), ``params``,
     ``dev_score`` and ``train_score`` (the estimator's ``score``), ``fit_time`` (seconds),
@@ -223,21 +243,21 @@ def random_search(estimator, space, X, y, n_trials=20, seed=None, dev=0.2, refin
     if not 0.0 < refine_fraction <= 1.0:
         raise ValueError(f"refine_fraction must be in (0, 1], got {refine_fraction!r}")
     n_jobs = _check_count("n_jobs", n_jobs)
+    executor = _check_executor(executor, n_jobs)
     factory = _factory(estimator, space, seed)
     rng = np.random.default_rng(seed)
-    data = _dev_split(X, y, dev, seed, stratify)
-    trials = _run_round(factory, space, data, n_trials, rng, 1, 0, n_jobs, callback)
-    if refine:
-        best = max(trials, key=_rank_key)
-        fine = {name: dim.narrow(best["params"][name], refine_fraction)
-                for name, dim in space.items()}
-        trials += _run_round(factory, fine, data, refine_trials, rng, 2, len(trials), n_jobs,
-                             callback)
+    with _Trials(_dev_split(X, y, dev, seed, stratify), n_jobs, executor, callback) as run:
+        trials = _run_round(run, factory, space, n_trials, rng, 1, 0)
+        if refine:
+            best = max(trials, key=_rank_key)
+            fine = {name: dim.narrow(best["params"][name], refine_fraction)
+                    for name, dim in space.items()}
+            trials += _run_round(run, factory, fine, refine_trials, rng, 2, len(trials))
     return sorted(trials, key=_rank_key, reverse=True)
 
 
 def grid_search(estimator, grid, X, y, dev=0.2, seed=None, stratify=False, n_jobs=1,
-                callback=None, max_trials=None):
+                callback=None, max_trials=None, executor=None):
     """Every combination of ``grid`` fitted on one train/dev split; returns the trials, best
     dev score first.
 
@@ -249,12 +269,12 @@ def grid_search(estimator, grid, X, y, dev=0.2, seed=None, stratify=False, n_job
     ``itertools.product`` of its lists in the dict's key order (the last key varies fastest);
     ``round`` is 1.
 
-    ``estimator``, ``dev``, ``seed``, ``stratify``, ``n_jobs`` and ``callback`` work as in
-    ``random_search``: the same split from ``seed``, the same ``seed`` given to a class or
-    instance that leaves it unset, the same scores, the same trial dicts sorted the same way,
-    so the two searches compare trial for trial. A grid grows as the product of its lists:
-    more combinations than ``max_trials`` (default ``MAX_GRID_TRIALS``, 10,000) is a
-    ValueError before anything is fitted; pass a larger ``max_trials`` to mean it.
+    ``estimator``, ``dev``, ``seed``, ``stratify``, ``n_jobs``, ``callback`` and ``executor``
+    work as in ``random_search``: the same split from ``seed``, the same ``seed`` given to a
+    class or instance that leaves it unset, the same scores, the same trial dicts sorted the
+    same way, so the two searches compare trial for trial. A grid grows as the product of
+    its lists: more combinations than ``max_trials`` (default ``MAX_GRID_TRIALS``, 10,000) is
+    a ValueError before anything is fitted; pass a larger ``max_trials`` to mean it.
 
     Why the course prefers random points: hyperparameters do not matter equally, and which
     ones matter is not known in advance. A 3 x 3 grid over the learning rate and a minor
@@ -265,13 +285,15 @@ def grid_search(estimator, grid, X, y, dev=0.2, seed=None, stratify=False, n_job
     grids = _check_grid(grid)
     _check_grid_size(grids, max_trials)
     n_jobs = _check_count("n_jobs", n_jobs)
+    executor = _check_executor(executor, n_jobs)
     jobs = []
     for sub in grids:
         factory = _factory(estimator, sub, seed)
         for values in itertools.product(*sub.values()):
             jobs.append((factory, len(jobs), 1, dict(zip(sub, values))))
-    data = _dev_split(X, y, dev, seed, stratify)
-    return sorted(_run_trials(jobs, data, n_jobs, callback), key=_rank_key, reverse=True)
+    with _Trials(_dev_split(X, y, dev, seed, stratify), n_jobs, executor, callback) as run:
+        trials = run(jobs)
+    return sorted(trials, key=_rank_key, reverse=True)
 
 
 def _check_grid(grid):
@@ -324,18 +346,32 @@ def _check_count(name, value):
     return int(value)
 
 
+class _Build:
+    """An estimator factory that pickles (for process and Dask workers, where a lambda would
+    not): ``cls(**{**fixed, **params})``."""
+
+    def __init__(self, cls, fixed):
+        self.cls, self.fixed = cls, dict(fixed)
+
+    def __call__(self, **params):
+        return self.cls(**{**self.fixed, **params})
+
+    def __repr__(self):
+        return f"_Build({self.cls.__name__}, {self.fixed!r})"
+
+
 def _factory(estimator, space, seed):
     if inspect.isclass(estimator):
         names = _param_names(estimator)
         fixed = {"seed": seed} if "seed" in names and "seed" not in space else {}
         _check_names(estimator.__name__, space, names)
-        return lambda **params: estimator(**{**fixed, **params})
+        return _Build(estimator, fixed)
     if hasattr(estimator, "get_params") and hasattr(estimator, "fit"):
         base = dict(estimator.get_params())
         _check_names(type(estimator).__name__, space, base)
         if "seed" in base and base["seed"] is None and "seed" not in space:
             base["seed"] = seed
-        return lambda **params: type(estimator)(**{**base, **params})
+        return _Build(type(estimator), base)
     if callable(estimator):
         return estimator
     raise TypeError("estimator must be an estimator class, an estimator instance or a factory "
@@ -367,15 +403,80 @@ def _dev_split(X, y, dev, seed, stratify):
     return s.X_train, s.y_train, s.X_dev, s.y_dev
 
 
-def _run_round(factory, space, data, n, rng, round_no, first, n_jobs, callback):
+def _run_round(run, factory, space, n, rng, round_no, first):
     points = [{name: dim.sample(rng) for name, dim in space.items()} for _ in range(n)]
-    jobs = [(factory, first + i, round_no, p) for i, p in enumerate(points)]
-    return _run_trials(jobs, data, n_jobs, callback)
+    return run([(factory, first + i, round_no, p) for i, p in enumerate(points)])
+
+
+# ---------------------------------------------------------------------- where trials run
+def _check_executor(executor, n_jobs):
+    """``executor`` as a ``concurrent.futures``-style executor (a Dask ``Client`` becomes its
+    ``get_executor()``), or None."""
+    if executor is None:
+        return None
+    if n_jobs != 1:
+        raise ValueError(f"n_jobs={n_jobs} and executor={executor!r} both say where the trials "
+                         "run: give n_jobs (threads of this process) or executor, not both")
+    if _dask_client(executor) is executor:
+        return executor.get_executor()
+    if not callable(getattr(executor, "submit", None)):
+        raise TypeError("executor must be a concurrent.futures.Executor (ProcessPoolExecutor, "
+                        "ThreadPoolExecutor, a Dask client.get_executor()) or a Dask Client, "
+                        f"got {executor!r}")
+    return executor
+
+
+def _dask_client(executor):
+    """The ``distributed.Client`` behind ``executor`` (itself, or its ``get_executor()``), or
+    None; told by the class's module, so that dask is never imported here."""
+    if type(executor).__module__.partition(".")[0] != "distributed":
+        return None
+    if hasattr(executor, "get_executor") and hasattr(executor, "scatter"):
+        return executor
+    return getattr(executor, "_client", None)
+
+
+class _Trials:
+    """Runs lists of jobs ``(factory, index, round, params)`` for one search, in this process
+    (``n_jobs`` threads) or on ``executor``. The executor's workers get the data and warm up
+    once, at the first list; ``callback(trial)`` runs after each trial, in job order."""
+
+    def __init__(self, data, n_jobs, executor, callback):
+        self.data, self.n_jobs, self.executor, self.callback = data, n_jobs, executor, callback
+        self.sent = None  # the data as the executor's trials receive it
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.sent is not None and self.sent is not self.data:
+            self.sent.release()  # the scattered Dask data
+        self.sent = None
+
+    def __call__(self, jobs):
+        if self.executor is None:
+            return _run_trials(jobs, self.data, self.n_jobs, self.callback)
+        if self.sent is None:
+            self.sent = self._send(jobs[0])
+        if isinstance(self.executor, concurrent.futures.ProcessPoolExecutor):
+            _check_picklable({id(job[0]): job[0] for job in jobs}.values())
+        futures = [self.executor.submit(_fit_one, self.sent, *job) for job in jobs]
+        return _gather(futures, jobs, self.callback)
+
+    def _send(self, first):
+        factory, _, _, params = first
+        client = _dask_client(self.executor)
+        if client is not None:
+            from ..distributed.dask import share
+            return share(client, self.data, _warm_up, factory, params)
+        if isinstance(self.executor, concurrent.futures.ThreadPoolExecutor):
+            _warm_up(self.data, factory, params)
+        return self.data
 
 
 def _run_trials(jobs, data, n_jobs, callback):
-    """The trials of ``jobs``, ``(factory, index, round, params)`` each, in job order (fitted
-    in ``n_jobs`` threads when > 1); ``callback(trial)`` after each, in that order."""
+    """The trials of ``jobs`` in job order, in this process (in ``n_jobs`` threads when > 1);
+    ``callback(trial)`` after each, in that order."""
     if n_jobs == 1:
         results = []
         for job in jobs:
@@ -385,12 +486,65 @@ def _run_trials(jobs, data, n_jobs, callback):
         return results
     with concurrent.futures.ThreadPoolExecutor(max_workers=n_jobs) as pool:
         futures = [pool.submit(_fit_one, data, *job) for job in jobs]
-        results = []
-        for future in futures:
-            results.append(future.result())
+        return _gather(futures, jobs, callback)
+
+
+def _check_picklable(factories):
+    for factory in factories:
+        try:
+            pickle.dumps(factory)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise TypeError(f"a ProcessPoolExecutor sends the estimator to its processes by "
+                            f"pickle, and {factory!r} does not pickle ({exc}); pass an "
+                            "estimator class or instance, or a factory defined at module "
+                            "level (not a lambda or a nested function)") from None
+
+
+def _gather(futures, jobs, callback):
+    """The futures' trials in job order; on an error or Ctrl-C the rest are cancelled."""
+    results = []
+    try:
+        for future, job in zip(futures, jobs):
+            results.append(_result(future, job))
             if callback is not None:
                 callback(results[-1])
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
     return results
+
+
+def _result(future, job):
+    try:
+        return future.result()
+    except Exception as exc:
+        if hasattr(exc, "add_note"):  # Python 3.11+
+            exc.add_note(f"in trial {job[1]} (round {job[2]}), params {job[3]!r}")
+        raise
+
+
+def _warm_up(data, factory, params):
+    """One short fit of the first trial's model on a few samples, so that Numba compiles its
+    kernels before any trial is timed; returns its seconds. Best effort: an error here is the
+    trials' to report, so it is ignored."""
+    t0 = time.perf_counter()
+    X_tr, y_tr, X_dev, y_dev = data
+    n = min(len(y_tr), WARM_UP_SAMPLES)
+    try:
+        model = factory(**params)
+        if "epochs" in _params_of(model):
+            model.set_params(epochs=1)
+        model.fit(X_tr[:n], y_tr[:n])
+        model.score(X_dev[:n], y_dev[:n])
+    except Exception:  # noqa: BLE001 - a failing warm-up must not stop the search
+        pass
+    return time.perf_counter() - t0
+
+
+def _params_of(model):
+    get = getattr(model, "get_params", None)
+    return get() if callable(get) and callable(getattr(model, "set_params", None)) else {}
 
 
 def _fit_one(data, factory, index, round_no, params):
