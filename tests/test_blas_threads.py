@@ -91,3 +91,10 @@ def test_concurrent_fits_share_one_limit_and_restore_it_once():
     for t in threads:
         t.join()
     assert not errors and _blas._state.get("users", 0) == 0 and blas_threads() == before
+
+
+def test_a_blas_library_loaded_after_the_first_fit_is_limited_too():
+    """SciPy brings its own OpenBLAS: loaded between two fits, the second fit limits it too."""
+    _fit_seeing_threads((8,), 10, 50)
+    pytest.importorskip("scipy.linalg")
+    assert _fit_seeing_threads((100, 100), 40, 100) == [[1], [1]]

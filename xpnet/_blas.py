@@ -72,15 +72,17 @@ def threads_for(layer_dims, batch_size):
 
 
 def _controller():
-    with _lock:
-        if _state["controller"] is None:
-            try:
-                from threadpoolctl import ThreadpoolController
-            except ImportError:
-                _state["controller"] = False
-            else:
-                _state["controller"] = ThreadpoolController()
-        return _state["controller"]
+    """A fresh ``ThreadpoolController`` (about 1 ms: it lists the BLAS libraries loaded now,
+    so one loaded since the last fit, SciPy's say, is limited too), or False without
+    threadpoolctl."""
+    if _state["controller"] is False:
+        return False
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        _state["controller"] = False
+        return False
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
