@@ -839,10 +839,6 @@ def test_known_bug_last_update_unchecked(kw):
 @pytest.mark.parametrize("kw, name", [
     ({"l2": 1e308}, "l2"), ({"weight_decay": 1e308, "optimizer": "adamw"}, "weight_decay"),
     ({"leaky_slope": 1e308, "activation": "leaky_relu"}, "leaky_slope")])
-@_xfail("diverged_blames_learning_rate: with l2=1e308, weight_decay=1e308 (adamw) or "
-        "leaky_slope=1e308 (leaky_relu) fit raises TrainingDiverged 'Lower learning_rate (it "
-        "was 0.001), normalize the inputs, or add L2 regularization': the real cause is not "
-        "named (for l2 it even advises adding L2)")
 def test_known_bug_diverged_blames_learning_rate(kw, name):
     works_or_names(fit_tiny(epochs=2, **kw), name)
 

@@ -13,7 +13,7 @@ from .. import _validation as V
 from .._blas import training_threads
 from .._estimator import Estimator
 from ..backends import Backend, resolve
-from ..ops import LOSSES
+from ..ops import LOSSES, OPTIMIZERS
 from ..ops.activations import hidden_activations
 from ..ops.initializers import He, weight_scale
 from ..ops.losses import default_loss, losses_for
@@ -462,6 +462,13 @@ class NeuralNetwork(Estimator):
             t = float(bk.item(bk.max(bk.abs(Y))))
             if t > 1e3:
                 hints.append(f"The targets are large (max |y| = {t:.3g}): rescale them.")
+        hp = self._hp
+        for name in ("l2", "weight_decay", "leaky_slope"):
+            used = name != "weight_decay" or name in OPTIMIZERS[hp["optimizer"]].uses
+            if name == "leaky_slope":
+                used = hp["activation"] == "leaky_relu"
+            if used and abs(hp[name]) > 1e3:
+                hints.append(f"{name}={hp[name]:g} is far too large to train with; lower it.")
         dims = st.arch.layer_dims
         drawn = max(weight_scale(self.init, a, b) for a, b in zip(dims[:-1], dims[1:]))
         if drawn > 2 * max(weight_scale(He.name, a, b) for a, b in zip(dims[:-1], dims[1:])):
