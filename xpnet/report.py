@@ -108,11 +108,17 @@ def mean_absolute_error(y_true, y_pred):
 
 
 def r2_score(y_true, y_pred):
-    """Coefficient of determination ``1 - SS_res / SS_tot`` (0.0 for constant targets)."""
+    """Coefficient of determination ``1 - SS_res / SS_tot`` (0.0 for constant targets), both
+    sums taken of values divided by the targets' largest deviation first, so targets around
+    1e155 do not overflow their squares."""
     y_true, y_pred = _float_pair(y_true, y_pred)
-    ss_res = np.sum((y_true - y_pred) ** 2)
-    ss_tot = np.sum((y_true - y_true.mean(axis=0)) ** 2)
-    return float(1.0 - ss_res / ss_tot) if ss_tot > 0 else 0.0
+    centered = y_true - y_true.mean(axis=0)
+    scale = float(np.max(np.abs(centered), initial=0.0))
+    if not scale > 0 or not np.isfinite(scale):
+        return 0.0
+    ss_res = np.sum(((y_true - y_pred) / scale) ** 2)
+    ss_tot = np.sum((centered / scale) ** 2)
+    return float(1.0 - ss_res / ss_tot)
 
 
 def _float_pair(y_true, y_pred):

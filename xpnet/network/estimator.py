@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validation as V
+from ..report import r2_score
 from .._blas import training_threads
 from .._estimator import Estimator
 from ..backends import Backend, resolve
@@ -486,7 +487,7 @@ class NeuralNetwork(Estimator):
         bk = self._bk
         A, Yh = bk.to_numpy(AL), bk.to_numpy(Y)
         if self.task_ == "regression":
-            return _r2(Yh.T, A.T)
+            return r2_score(Yh.T, A.T)
         if A.shape[0] == 1:
             return float(np.mean((A[0] >= 0.5) == (Yh[0] >= 0.5)))
         return float(np.mean(A.argmax(axis=0) == Yh.argmax(axis=0)))
@@ -594,7 +595,7 @@ class NeuralNetwork(Estimator):
             y = V.check_regression_targets(y)
             if y.size != pred.size:
                 raise ValueError(f"y has {y.shape[0]} rows but X has {X.shape[0]} samples")
-            return _r2(y.reshape(pred.shape), pred)
+            return r2_score(y.reshape(pred.shape), pred)
         y = V.check_y(y, X.shape[0])
         return float(np.mean(pred == y))
 
@@ -637,19 +638,6 @@ def _one_hot(idx, C):
     Y = np.zeros((C, idx.shape[0]))
     Y[idx, np.arange(idx.shape[0])] = 1.0
     return Y, "multiclass"
-
-
-def _r2(y, pred):
-    """``1 - SS_res / SS_tot``, both sums taken of values divided by ``y``'s largest
-    deviation first, so targets around 1e155 do not overflow their squares."""
-    y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
-    centered = y - y.mean(axis=0)
-    scale = float(np.max(np.abs(centered), initial=0.0))
-    if not scale > 0 or not np.isfinite(scale):
-        return 0.0
-    ss_res = np.sum(((y - pred) / scale) ** 2)
-    ss_tot = np.sum((centered / scale) ** 2)
-    return float(1.0 - ss_res / ss_tot)
 
 
 NeuralNetwork.__doc__ += "\n    Hyperparameters:\n\n" + "\n".join(
