@@ -328,6 +328,37 @@ def test_clear_errors():
     assert C.compute_cost(np.array([[1.0, 0.0]]), [[0, 1]]) > 100      # finite, not nan
 
 
+def test_the_course_accepts_the_estimators_ranges_and_names_what_it_refuses():
+    """The course's betas, epsilon, learning rate and lambd are checked by the estimators'
+    definitions: the edges both accept work, the values both refuse are named."""
+    p, X, Y = _net()
+    AL, caches = C.L_model_forward(X, p)
+    grads = C.L_model_backward(AL, Y, caches)
+    v, s = C.initialize_adam(p)
+    out = C.update_parameters_with_adam(dict(p), grads, v, s, 1, 0.01, beta1=0.0,
+                                        beta2=0.0, epsilon=1e-300)
+    assert all(np.isfinite(host(a)).all() for a in out[0].values())
+    for kw, name in (({"beta1": 1.0}, "beta1"), ({"beta2": -0.1}, "beta2"),
+                     ({"epsilon": 0.0}, "epsilon"), ({"learning_rate": -1.0}, "learning_rate")):
+        with pytest.raises(ValueError, match=name):
+            C.update_parameters_with_adam(dict(p), grads, v, s, 1, **kw)
+    with pytest.raises(ValueError, match="lambd"):
+        C.L_model_backward(AL, Y, caches, lambd=-0.5)
+    with pytest.raises(ValueError, match="lacks dW2"):
+        C.update_parameters(dict(p), {"dW1": grads["dW1"], "db1": grads["db1"]}, 0.1)
+    with pytest.raises(ValueError, match="s lacks dW1"):
+        C.update_parameters_with_adam(dict(p), grads, v, {}, 1)
+    with pytest.raises(ValueError, match="dZ has shape"):
+        C.linear_backward(np.zeros((4, 2)), caches[0][0])
+    with pytest.raises(ValueError, match="no examples"):
+        C.compute_cost(np.zeros((1, 0)), np.zeros((1, 0)))
+    with pytest.raises(ValueError, match="overflows a float"):
+        C.update_lr(0.1, 10 ** 400, 1.0)
+    with pytest.raises(ValueError, match="learning rate 0.0"):
+        C.update_lr(0.1, 10 ** 300, 1e300)
+    assert C.update_lr(0.1, 2, 1.0) == pytest.approx(0.1 / 3)
+
+
 def test_xpnets_own_initializer_and_dropout_draw_as_the_course_on_request():
     arch = xpnet.Architecture((5, 4, 3), "relu", "sigmoid", keep_prob=0.7)
     params = xpnet.initialize_parameters(arch, init="random", legacy_seed=3, dtype="float64",

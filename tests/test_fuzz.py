@@ -812,12 +812,6 @@ def test_known_bug_array_hyperparameter(name):
 
 
 @pytest.mark.parametrize("dtype", [",", "1e-3"])
-@_xfail("dtype_struct_spec: the dtype check only catches TypeError from np.dtype, so a string "
-        "NumPy reads as a structured dtype spec escapes: NeuralNetwork(dtype=',').fit raises "
-        "SyntaxError, dtype='1e-3' ValueError 'format number 1 of \"1e-3\" is not recognized' "
-        "(not naming dtype). Also LogisticRegression(dtype=','), and in the course layer "
-        "initialize_with_zeros(3, dtype=',') / initialize_parameters_deep(..., dtype=',') "
-        "(SyntaxError)")
 def test_known_bug_dtype_struct_spec(dtype):
     expect_clear_error(fit_tiny(dtype=dtype), "dtype")
     expect_clear_error(lambda: xpnet.LogisticRegression(dtype=dtype, iterations=2).fit(X, Y),
@@ -898,11 +892,6 @@ def test_known_bug_cli_diverged_run_warns_and_blames_nothing(tmp_path):
     assert len(lines) == 1 and "learning" in lines[0], err
 
 
-@_xfail("npz_fd_leak: xpnet.io.load_npz calls np.load(path), which leaves its file open when "
-        "the archive is bad: `xpnet train --data bad.csv` with a file starting 'PK\\x03\\x04' "
-        "ends with the right one-line error, but a ResourceWarning 'unclosed file "
-        "<_io.BufferedReader name=...>' shows the descriptor was leaked (hidden by Python's "
-        "default warning filters)")
 def test_known_bug_npz_fd_leak(tmp_path):
     from xpnet.io import load_table
     path = tmp_path / "bad.csv"
@@ -940,10 +929,6 @@ DZEROS = {"dW1": np.zeros((2, 3)), "db1": np.zeros((2, 1))}
         np.zeros((2, 4)), (np.zeros((3, 4)), np.array(0.0), np.zeros((2, 1))),
         backend="numpy"), id="linear_backward-0d-W"),
 ])
-@_xfail("course_cache_unchecked: the course's backward steps unpack the cache without checking "
-        "it: linear_backward(dZ, (None, W, b)) raises AttributeError \"'NoneType' object has "
-        "no attribute 'T'\", a 0-d W IndexError 'tuple index out of range', and "
-        "linear_activation_backward(dA, ((A, 3, b), Z), 'relu') AttributeError")
 def test_known_bug_course_cache_unchecked(call):
     expect_clear_error(call)
 
@@ -969,11 +954,6 @@ def test_known_bug_course_cache_unchecked(call):
     pytest.param(lambda: course.compute_cost(np.zeros((1, 0)), np.zeros((1, 0)),
                                              backend="numpy"), id="compute_cost-nan"),
 ])
-@_xfail("course_zero_examples: with m = 0 examples (X of shape (n_x, 0)) logistic "
-        "propagate/optimize/model, linear_backward/L_model_backward and "
-        "compute_cost_with_regularization raise ZeroDivisionError 'float division by zero' "
-        "(they divide by m) and compute_cost returns nan, while L_model_forward accepts such "
-        "X")
 def test_known_bug_course_zero_examples(call):
     works_or_names(call)
 
@@ -1003,22 +983,11 @@ def test_known_bug_course_zero_examples(call):
         np.full((1, 3), 0.5), np.ones((1, 3)), dict(ZEROS), np.zeros((0, 3)),
         backend="numpy"), id="compute_cost_with_regularization-lambd-array"),
 ])
-@_xfail("course_unchecked_arguments: course steps that do not check their numbers: adam with "
-        "beta1=1 (or beta1=-1 at t=2) and gradient_check with epsilon=0 raise "
-        "ZeroDivisionError; update_lr(0.1, 10**400, 1.0), update_parameters_with_gd(..., "
-        "learning_rate=10**400) and gradient_check(epsilon=10**400) OverflowError 'int too "
-        "large to convert to float'; model(None, ...) "
-        "IndexError; gradient_check_n without the gradients KeyError 'dW1'; "
-        "vector_to_dictionary(theta, array) AttributeError; "
-        "compute_cost_with_regularization(lambd=np.zeros((0, 3))) IndexError")
 def test_known_bug_course_unchecked_arguments(call):
     works_or_names(call)
 
 
 @pytest.mark.parametrize("learning_rate", [None, math.nan, math.inf])
-@_xfail("course_learning_rate_unchecked: update_parameters / update_parameters_with_gd accept "
-        "learning_rate=None, nan or inf and return parameters of NaN (None) or -inf without a "
-        "word. Repro: course.update_parameters(params, grads, None)['W1'] is all NaN")
 def test_known_bug_course_learning_rate_unchecked(learning_rate):
     params = {"W1": np.ones((2, 3)), "b1": np.ones((2, 1))}
     grads = {"dW1": np.ones((2, 3)), "db1": np.ones((2, 1))}
@@ -1032,9 +1001,6 @@ def test_known_bug_course_learning_rate_unchecked(learning_rate):
             assert all(np.isfinite(v).all() for v in out.values())
 
 
-@_xfail("course_numba_typing_error: on the numba backend, update_parameters with a "
-        "learning_rate that is an array raises numba's TypingError (a multi-line message with "
-        "ANSI colour codes, not a TypeError/ValueError); numpy raises a ValueError")
 def test_known_bug_course_numba_typing_error():
     if "numba" not in xpnet.available_backends():
         pytest.skip("numba is not installed")
@@ -1042,10 +1008,6 @@ def test_known_bug_course_numba_typing_error():
         dict(ZEROS), dict(DZEROS), np.zeros((1, 2)), backend="numba"))
 
 
-@_xfail("value_gradient_overflow: Value's forward pass raises OverflowError for any result "
-        "beyond a float, but backward() lets gradients overflow silently: with a = Value(1e200), "
-        "b = Value(1e-200), J = (a * b) * 1e200 - (a * b) * 1e200 (J.data = 0.0), J.backward() "
-        "sets b.grad = nan (and (a * b) * 1e200 gives b.grad = inf)")
 def test_known_bug_value_gradient_overflow():
     a, b = Value(1e200), Value(1e-200)
     J = (a * b) * 1e200 - (a * b) * 1e200

@@ -290,6 +290,17 @@ def test_exp_is_finite_up_to_its_limit_and_overflow_is_a_clear_error():
         Value(1e200) ** 2
 
 
+def test_a_gradient_that_overflows_is_a_clear_error_and_leaves_the_grads_alone():
+    a, b = Value(1e200), Value(1e-200)
+    J = (a * b) * 1e200
+    a.grad = b.grad = 7.0
+    with pytest.raises(OverflowError, match="backward"):
+        J.backward()
+    assert (a.grad, b.grad) == (7.0, 7.0)
+    (a * b).backward()
+    assert (a.grad, b.grad) == (1e-200, 1e200)
+
+
 @pytest.mark.parametrize("x", [0, -1, -0.5, 0.0])
 def test_log_of_a_non_positive_value_says_it_needs_a_positive_input(x):
     with pytest.raises(ValueError, match="positive") as info:

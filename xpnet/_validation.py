@@ -349,6 +349,19 @@ def check_in_range(name, value, low, high, *, low_open=False, high_open=False):
     return value
 
 
+def check_dtype(name, value):
+    """Check that ``value`` names float32 or float64 (``"float32"``, ``np.float64``); return it.
+
+    A string NumPy reads as a structured spec (``","``, ``"1e-3"``) is refused the same way."""
+    try:
+        dt = None if value is None else np.dtype(value)
+    except (TypeError, ValueError, SyntaxError):
+        dt = None
+    if dt is None or dt.name not in ("float32", "float64"):  # (np.dtype == None: float64)
+        raise ValueError(f"{name} must be 'float32' or 'float64', got {value!r}")
+    return value
+
+
 def check_choice(name, value, choices):
     """Check that ``value`` is one of ``choices``; return it.
 

@@ -353,7 +353,13 @@ class Value:
             if g == 0.0:
                 continue
             for parent, local in zip(node.parents, node._local):
-                grads[id(parent)] = grads.get(id(parent), 0.0) + g * local
+                total = grads.get(id(parent), 0.0) + g * local
+                if not math.isfinite(total):
+                    raise OverflowError(
+                        f"backward() overflowed: the gradient reaching {parent!r} through "
+                        f"{node.op or 'an input'} is {total!r}, not a finite float (scale the "
+                        "computation's numbers down)")
+                grads[id(parent)] = total
         for node in order:
             g = grads.get(id(node), 0.0)
             node.grad = node.grad + g if accumulate else g

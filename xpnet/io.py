@@ -119,9 +119,31 @@ def _is_zip(path):
 def load_npz(path, *, need_target=True):
     """``X`` and ``y`` from an ``.npz`` file (names matched case-insensitively)."""
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        fh = open(path, "rb")      # np.load(path) would leak its file when the archive is bad
+    except OSError as exc:
         raise ValueError(f"{path}: not a readable NPZ file ({exc})") from None
+    with fh:
+        try:
+            archive = np.load(fh, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: not a readable NPZ file ({exc})") from None
+        X, y, names = _npz_arrays(archive, path, need_target)
+    X = _npz_features(X, path)
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        if y.ndim != 1 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"{path}: y must be 1-D with one target per row of X; got X "
+                             f"{X.shape} and y {y.shape}")
+    if names is None or len(names) != X.shape[1]:
+        return Table(X, y, tuple(f"x{j}" for j in range(X.shape[1])),
+                     "y" if y is not None else None, path, named=False)
+    return Table(X, y, tuple(str(n) for n in names), "y" if y is not None else None, path)
+
+
+def _npz_arrays(archive, path, need_target):
+    """``(X, y or None, feature_names or None)`` of an open NPZ data archive."""
     with archive:
         keys = {k.lower(): k for k in archive.files}
         if HEADER_KEY.lower() in keys:
@@ -139,18 +161,7 @@ def load_npz(path, *, need_target=True):
     if y is None and need_target:
         raise ValueError(f"{path}: NPZ data needs an array named 'y' with the targets "
                          f"(found: {', '.join(sorted(keys.values()))})")
-    X = _npz_features(X, path)
-    if y is not None:
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
-        if y.ndim != 1 or y.shape[0] != X.shape[0]:
-            raise ValueError(f"{path}: y must be 1-D with one target per row of X; got X "
-                             f"{X.shape} and y {y.shape}")
-    if names is None or len(names) != X.shape[1]:
-        return Table(X, y, tuple(f"x{j}" for j in range(X.shape[1])),
-                     "y" if y is not None else None, path, named=False)
-    return Table(X, y, tuple(str(n) for n in names), "y" if y is not None else None, path)
+    return X, y, names
 
 
 def _npz_features(X, path):

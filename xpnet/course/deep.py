@@ -14,8 +14,6 @@ from ``np.random.RandomState(seed)`` (the global state is not touched), so
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 
 from ..backends import resolve
@@ -27,6 +25,7 @@ from ..ops.activations import linear_activation_forward as _linear_activation
 from ..ops.initializers import draw_weights
 from ..network.model import add_l2_gradient, l2_penalty
 from ..network.model import update_parameters as _update
+from . import _checks as C
 
 #: The course's deep network: ReLU hidden layers and one sigmoid output unit.
 HIDDEN, OUTPUT = ReLU.name, Sigmoid.name
@@ -47,11 +46,16 @@ def initialize_parameters_deep(layer_dims, seed=None, init="random", dtype="floa
     (``/ sqrt(n[l-1])``), ``he``, ``glorot``, ``zeros``), ``b[l] = 0 (n[l], 1)``. ``seed`` is
     the course's ``np.random.seed``: the assignment's ``seed=3`` gives its printed values.
     """
-    dims = [int(n) for n in layer_dims]
+    C.dtype(dtype)
+    try:
+        dims = [int(n) for n in layer_dims]
+    except (TypeError, ValueError):
+        raise TypeError(f"layer_dims must be a list of layer sizes, got {layer_dims!r}") \
+            from None
     if len(dims) < 2 or min(dims) < 1:
         raise ValueError(f"layer_dims must hold at least 2 positive sizes, got {layer_dims}")
     bk = resolve(backend)
-    host = draw_weights(init, dims, _legacy_rng(seed))
+    host = draw_weights(init, dims, C.legacy_rng(seed))
     out = {}
     for l in range(1, len(dims)):
         out[f"W{l}"] = bk.asarray(host[f"W{l}"], dtype=dtype)
@@ -67,20 +71,12 @@ def initialize_parameters(n_x, n_h, n_y, seed=None, init="random", dtype="float6
                                       backend=backend)
 
 
-def _legacy_rng(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or not 0 <= int(seed) < 2 ** 32):
-        raise ValueError(f"seed must be an integer in [0, 2**32) (np.random.seed's range) or "
-                         f"None, got {seed!r}")
-    return np.random.RandomState(None if seed is None else int(seed))
-
-
 # ------------------------------------------------------------------------------ forward
 def linear_forward(A, W, b, backend=None):
     """``Z = W A + b``; returns ``(Z (n[l], m), cache = (A, W, b))``."""
     bk = resolve(backend)
-    A, W, b = _arrays(bk, A, W, b)
-    _check_linear(A, W, b)
+    A, W, b = C.arrays(bk, A, W, b)
+    C.check_linear(A, W, b)
     return bk.linear_forward(W, A, b), (A, W, b)
 
 
@@ -88,8 +84,8 @@ def linear_activation_forward(A_prev, W, b, activation, slope=0.01, backend=None
     """``A = g(W A_prev + b)`` with ``g`` the activation named ``activation`` (``"relu"``,
     ``"sigmoid"``, ...); returns ``(A, cache = ((A_prev, W, b), Z))``."""
     bk = resolve(backend)
-    A_prev, W, b = _arrays(bk, A_prev, W, b)
-    _check_linear(A_prev, W, b)
+    A_prev, W, b = C.arrays(bk, A_prev, W, b)
+    C.check_linear(A_prev, W, b)
     Z, A = _linear_activation(bk, W, A_prev, b, activation, slope)
     return A, ((A_prev, W, b), Z)
 
@@ -101,11 +97,11 @@ def L_model_forward(X, parameters, hidden_activation=HIDDEN, output_activation=O
     ``D[l] = (rand < keep_prob) / keep_prob`` drawn in layer order from the course's
     ``np.random.seed(seed)`` (its ``forward_propagation_with_dropout`` uses ``seed=1``)."""
     bk = resolve(backend)
-    L = _n_layers(parameters)
+    L = C.n_layers(parameters)
     if not 0.0 < float(keep_prob) <= 1.0:
         raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}")
-    rng = _legacy_rng(seed) if keep_prob < 1.0 else None
-    A, caches = _floats(bk, X, "X"), []
+    rng = C.legacy_rng(seed) if keep_prob < 1.0 else None
+    A, caches = C.floats(bk, X, "X"), []
     for l in range(1, L + 1):
         act = hidden_activation if l < L else output_activation
         A, cache = linear_activation_forward(A, parameters[f"W{l}"], parameters[f"b{l}"], act,
@@ -129,8 +125,8 @@ def compute_cost(AL, Y, loss=None, backend=None):
     an exact ``a = 0`` or ``1`` moved to ``tiny``, ``1 - eps`` of its dtype, so a saturated
     output gives a large finite cost instead of the course's ``nan``."""
     bk = resolve(backend)
-    AL = _floats(bk, AL, "AL")
-    Y = _targets(bk, Y, AL)
+    AL = C.examples(C.floats(bk, AL, "AL"), "AL")
+    Y = C.targets(bk, Y, AL)
     definition = LOSSES.resolve(loss if loss is not None else losses.default_loss(
         "binary" if AL.shape[0] == 1 else "multiclass"))
     host = bk.to_numpy(AL)
@@ -144,10 +140,10 @@ def compute_cost(AL, Y, loss=None, backend=None):
 def compute_cost_with_regularization(AL, Y, parameters, lambd, backend=None):
     """``compute_cost(AL, Y) + lambd / (2m) sum_l ||W[l]||_F^2`` (the course's L2 cost)."""
     bk = resolve(backend)
-    AL = _floats(bk, AL, "AL")
-    L = _n_layers(parameters)
-    Ws = [_floats(bk, parameters[f"W{l}"], f"W{l}") for l in range(1, L + 1)]
-    penalty = l2_penalty(bk, Ws, lambd, AL.shape[1])
+    AL = C.examples(C.floats(bk, AL, "AL"), "AL")
+    L = C.n_layers(parameters)
+    Ws = [C.floats(bk, parameters[f"W{l}"], f"W{l}") for l in range(1, L + 1)]
+    penalty = l2_penalty(bk, Ws, C.hyper("lambd", lambd), AL.shape[1])
     return compute_cost(AL, Y, backend=bk) + float(bk.item(penalty))
 
 
@@ -176,8 +172,9 @@ def linear_backward(dZ, cache, backend=None):
     """``dW = dZ A_prev^T / m``, ``db = sum(dZ, axis=1) / m``, ``dA_prev = W^T dZ`` for the
     cache ``(A_prev, W, b)``; returns ``(dA_prev, dW, db)``."""
     bk = resolve(backend)
-    A_prev, W, b = cache
-    dZ = _floats(bk, dZ, "dZ")
+    dZ = C.examples(C.floats(bk, dZ, "dZ"), "dZ")
+    A_prev, W, b = C.linear_cache(bk, cache, dZ)
+    dZ = bk.astype(dZ, W.dtype) if dZ.dtype != W.dtype else dZ
     dW, db = bk.zeros(tuple(W.shape), W.dtype), bk.zeros((W.shape[0], 1), W.dtype)
     dA_prev = bk.linear_backward(dZ, A_prev, W, dW, db)
     return dA_prev, dW, db
@@ -187,10 +184,10 @@ def linear_activation_backward(dA, cache, activation, slope=0.01, backend=None):
     """``dZ = dA * g'(Z)`` then ``linear_backward``; returns ``(dA_prev, dW, db)``. A cache
     with a dropout mask ``D`` applies it to ``dA`` first (``dA * D``)."""
     bk = resolve(backend)
-    (linear_cache, Z, *mask) = cache
-    dA = _floats(bk, dA, "dA")
-    if mask:
-        dA = bk.multiply(dA, mask[0])
+    dA = C.floats(bk, dA, "dA")
+    linear_cache, Z, mask = C.activation_cache(bk, cache, dA)
+    if mask is not None:
+        dA = bk.multiply(dA, mask)
     A = activation_forward(bk, activation, Z, slope)
     dZ = activation_backward(bk, activation, dA, Z, A, slope)
     return linear_backward(dZ, linear_cache, backend=bk)
@@ -210,24 +207,29 @@ def L_model_backward(AL, Y, caches, hidden_activation=HIDDEN, output_activation=
     it is, that is
     ``A[L] - Y``. Other outputs start from the loss definition's ``dZ[L] = A[L] - Y``."""
     bk = resolve(backend)
-    AL = _floats(bk, AL, "AL")
-    Y = _targets(bk, Y, AL)
+    AL = C.examples(C.floats(bk, AL, "AL"), "AL")
+    Y = C.targets(bk, Y, AL)
+    lambd = C.hyper("lambd", lambd)
+    if not isinstance(caches, (list, tuple)) or not caches:
+        raise ValueError("caches must be L_model_forward's list of caches, one per layer, got "
+                         f"{type(caches).__name__}")
     L, m = len(caches), AL.shape[1]
     grads = {}
     for l in range(L, 0, -1):
-        cache = caches[l - 1]
-        Z = cache[1]
+        upstream = AL if l == L else grads[f"dA{l}"]
+        linear, Z, _ = C.activation_cache(bk, caches[l - 1], upstream)
         if l == L:
             dZ = _output_delta(bk, AL, Y, Z, output_activation, slope)
         else:
             A = activation_forward(bk, hidden_activation, Z, slope)
-            dZ = activation_backward(bk, hidden_activation, grads[f"dA{l}"], Z, A, slope)
+            dZ = activation_backward(bk, hidden_activation, upstream, Z, A, slope)
         grads[f"dZ{l}"] = dZ
-        dA_prev, dW, db = linear_backward(dZ, cache[0], backend=bk)
+        W = C.linear_cache(bk, linear, dZ)[1]
+        dA_prev, dW, db = linear_backward(dZ, linear, backend=bk)
         if l > 1 and len(caches[l - 2]) > 2:          # the course's dA = dA * D / keep_prob
-            dA_prev = bk.multiply(dA_prev, caches[l - 2][2])
+            dA_prev = bk.multiply(dA_prev, C.activation_cache(bk, caches[l - 2], dA_prev)[2])
         if lambd:
-            add_l2_gradient(bk, dW, cache[0][1], lambd, m)
+            add_l2_gradient(bk, dW, W, lambd, m)
         grads[f"dA{l - 1}"], grads[f"dW{l}"], grads[f"db{l}"] = dA_prev, dW, db
     return grads
 
@@ -248,11 +250,10 @@ def _output_delta(bk, AL, Y, ZL, output, slope):
 def update_parameters(parameters, grads, learning_rate, backend=None):
     """``W[l] -= learning_rate dW[l]``, ``b[l] -= learning_rate db[l]``; returns the updated
     ``parameters`` (new arrays under the same keys)."""
-    if not isinstance(parameters, Mapping):
-        raise TypeError("parameters must be a dict {'W1': ..., 'b1': ...}, got "
-                        f"{type(parameters).__name__}")
-    return _update(parameters, {k: v for k, v in grads.items() if k[1:] in parameters},
-                   learning_rate, backend=backend)
+    names = [n for l in range(1, C.n_layers(parameters) + 1) for n in (f"W{l}", f"b{l}")]
+    C.gradients_for(grads, names)
+    return _update(parameters, {f"d{n}": grads[f"d{n}"] for n in names},
+                   C.hyper("learning_rate", learning_rate), backend=backend)
 
 
 def predict(X, parameters, hidden_activation=HIDDEN, output_activation=OUTPUT,
@@ -265,62 +266,3 @@ def predict(X, parameters, hidden_activation=HIDDEN, output_activation=OUTPUT,
     if A.shape[0] == 1:
         return (A > 0.5).astype(np.float64)
     return A.argmax(axis=0).reshape(1, -1)
-
-
-# ------------------------------------------------------------------------------ helpers
-def _n_layers(parameters):
-    if not isinstance(parameters, Mapping):
-        raise TypeError("parameters must be a dict {'W1': ..., 'b1': ..., ...}, got "
-                        f"{type(parameters).__name__}")
-    L = 0
-    while f"W{L + 1}" in parameters:
-        L += 1
-    missing = [f"b{l}" for l in range(1, L + 1) if f"b{l}" not in parameters]
-    if L == 0 or missing:
-        raise ValueError(f"parameters must hold W1, b1, ..., WL, bL; got keys "
-                         f"{sorted(parameters)}")
-    return L
-
-
-def _floats(bk, x, name):
-    if isinstance(x, (list, tuple)) or not hasattr(x, "dtype"):
-        x = bk.asarray(np.asarray(x, dtype=np.float64))
-    if x.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be an array of numbers, got dtype {x.dtype}")
-    if x.dtype.kind != "f":
-        x = bk.asarray(x, dtype="float64")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D in course shapes (rows: units or features, "
-                         f"columns: the m examples), got shape {tuple(x.shape)}")
-    return x
-
-
-def _arrays(bk, A, W, b):
-    A, W = _floats(bk, A, "A"), _floats(bk, W, "W")
-    if hasattr(b, "ndim") and b.ndim == 1 or isinstance(b, (list, tuple)) and \
-            np.ndim(b) == 1:
-        b = bk.asarray(np.asarray(bk.to_numpy(bk.asarray(b)), dtype=np.float64)
-                       .reshape(-1, 1))
-    b = _floats(bk, b, "b")
-    dt = W.dtype
-    A = bk.astype(A, dt) if A.dtype != dt else A
-    return A, W, (bk.astype(b, dt) if b.dtype != dt else b)
-
-
-def _check_linear(A, W, b):
-    if W.shape[1] != A.shape[0] or tuple(b.shape) != (W.shape[0], 1):
-        raise ValueError(f"shapes do not fit Z = W A + b: W {tuple(W.shape)} needs A of "
-                         f"{W.shape[1]} rows and b of shape ({W.shape[0]}, 1); got A "
-                         f"{tuple(A.shape)}, b {tuple(b.shape)}")
-
-
-def _targets(bk, Y, AL):
-    if not hasattr(Y, "dtype") or Y.ndim == 1:
-        Y = np.asarray(bk.to_numpy(bk.asarray(Y)) if hasattr(Y, "dtype") else Y,
-                       dtype=np.float64)
-        Y = bk.asarray(Y.reshape(1, -1) if Y.ndim == 1 else Y)
-    Y = _floats(bk, Y, "Y")
-    if tuple(Y.shape) != tuple(AL.shape):
-        raise ValueError(f"Y has shape {tuple(Y.shape)} but AL has shape {tuple(AL.shape)}; "
-                         "give Y as (n[L], m), one column per example")
-    return bk.astype(Y, AL.dtype) if Y.dtype != AL.dtype else Y

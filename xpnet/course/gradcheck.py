@@ -12,7 +12,8 @@ import numpy as np
 
 from ..backends import resolve
 from ..network.gradcheck import numerical_gradient, relative_difference
-from .deep import HIDDEN, OUTPUT, L_model_forward, _n_layers, compute_cost
+from . import _checks as C
+from .deep import HIDDEN, OUTPUT, L_model_forward, compute_cost
 
 __all__ = ["gradient_check", "gradient_check_n", "dictionary_to_vector", "vector_to_dictionary"]
 
@@ -42,7 +43,7 @@ def gradient_check(J, theta, grad, epsilon=1e-7, return_approx=False):
 def dictionary_to_vector(parameters):
     """``(theta (n, 1), keys)``: every parameter flattened in the order ``W1, b1, W2, ...``,
     and for each entry the name it came from."""
-    L = _n_layers(parameters)
+    L = C.n_layers(parameters)
     parts, keys = [], []
     for name in (n for l in range(1, L + 1) for n in (f"W{l}", f"b{l}")):
         a = np.asarray(_host(parameters[name]), dtype=np.float64).reshape(-1, 1)
@@ -54,6 +55,7 @@ def dictionary_to_vector(parameters):
 def vector_to_dictionary(theta, shapes):
     """The inverse of ``dictionary_to_vector``: ``shapes`` maps each name, in order, to its
     shape (e.g. ``{k: v.shape for k, v in parameters.items()}``)."""
+    C.mapping("shapes", shapes, "{name: shape} (e.g. {'W1': (4, 3), 'b1': (4, 1)})")
     theta = np.asarray(theta, dtype=np.float64).reshape(-1)
     total = sum(int(np.prod(s)) for s in shapes.values())
     if theta.size != total:
@@ -73,6 +75,7 @@ def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, hidden_activatio
     ``theta = dictionary_to_vector(parameters)``. Returns the difference (float64 on NumPy)."""
     theta, _ = dictionary_to_vector(parameters)
     shapes = {n: np.shape(_host(parameters[n])) for n in _names(parameters)}
+    C.gradients_for(gradients, shapes, what="gradients")
     grad = np.concatenate([np.asarray(_host(gradients[f"d{n}"]), dtype=np.float64).reshape(-1)
                            for n in shapes])
     X = np.asarray(_host(X), dtype=np.float64)
@@ -98,4 +101,4 @@ def _host(x):
 
 
 def _names(parameters):
-    return [n for l in range(1, _n_layers(parameters) + 1) for n in (f"W{l}", f"b{l}")]
+    return [n for l in range(1, C.n_layers(parameters) + 1) for n in (f"W{l}", f"b{l}")]

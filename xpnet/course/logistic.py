@@ -11,7 +11,8 @@ import numpy as np
 from ..backends import resolve
 from ..network.logistic import propagate as _propagate
 from ..ops.activations import linear_activation_forward
-from .deep import OUTPUT, _floats, _targets
+from . import _checks as C
+from .deep import OUTPUT
 
 __all__ = ["initialize_with_zeros", "propagate", "optimize", "predict_logistic", "model"]
 
@@ -21,6 +22,7 @@ def initialize_with_zeros(dim, dtype="float64", backend=None):
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
         raise ValueError(f"dim must be a positive integer (the number of features), got "
                          f"{dim!r}")
+    C.dtype(dtype)
     return resolve(backend).zeros((int(dim), 1), dtype=dtype), 0.0
 
 
@@ -45,6 +47,7 @@ def optimize(w, b, X, Y, num_iterations=100, learning_rate=0.009, print_cost=Fal
             or num_iterations < 0:
         raise ValueError(f"num_iterations must be a non-negative integer, got "
                          f"{num_iterations!r}")
+    learning_rate = C.hyper("learning_rate", learning_rate)
     w, bb, X, Y = _inputs(bk, w, b, X, Y)
     costs, grads = [], {"dw": bk.zeros(tuple(w.shape), w.dtype), "db": 0.0}
     for i in range(int(num_iterations)):
@@ -75,7 +78,8 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
     ``learning_rate``, ``num_iterations``) and prints the two accuracies with
     ``print_cost``."""
     bk = resolve(backend)
-    w, b = initialize_with_zeros(np.shape(X_train)[0], backend=bk)
+    X_train = C.examples(C.floats(bk, X_train, "X_train"), "X_train")
+    w, b = initialize_with_zeros(X_train.shape[0], backend=bk)
     params, _, costs = optimize(w, b, X_train, Y_train, num_iterations, learning_rate,
                                 print_cost, backend=bk)
     w, b = params["w"], params["b"]
@@ -91,7 +95,7 @@ def model(X_train, Y_train, X_test, Y_test, num_iterations=2000, learning_rate=0
 
 def _inputs(bk, w, b, X, Y):
     """``w (n_x, 1)``, ``b (1, 1)``, ``X``, ``Y (1, m)`` on ``bk`` in ``X``'s float dtype."""
-    X = _floats(bk, X, "X")
+    X = C.floats(bk, X, "X")
     w_host = np.asarray(bk.to_numpy(bk.asarray(w)), dtype=np.float64)
     if w_host.shape not in ((X.shape[0], 1), (X.shape[0],)):
         raise ValueError(f"w must have shape (n_x, 1) = ({X.shape[0]}, 1) for X of shape "
@@ -102,5 +106,6 @@ def _inputs(bk, w, b, X, Y):
     w = bk.asarray(w_host.reshape(-1, 1), dtype=X.dtype)
     bb = bk.asarray(b_host.reshape(1, 1), dtype=X.dtype)
     if Y is not None:
-        Y = _targets(bk, Y, bk.zeros((1, X.shape[1]), X.dtype))
+        C.examples(X, "X")
+        Y = C.targets(bk, Y, bk.zeros((1, X.shape[1]), X.dtype))
     return w, bb, X, Y

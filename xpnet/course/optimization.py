@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validation as V
 from ..backends import resolve
 from ..network.params import FlatParams
-from ..network.schedules import inverse_time
+from ..network.schedules import inverse_time, make_schedule
 from ..ops import OPTIMIZERS
 from ..ops.optimizers import Adam, GradientDescent, Momentum
 from ..ops.optimizers import update as optimizer_update
-from .deep import _floats, _legacy_rng, _n_layers, _targets
+from . import _checks as C
 
 __all__ = ["random_mini_batches", "initialize_velocity", "update_parameters_with_momentum",
            "initialize_adam", "update_parameters_with_adam", "update_parameters_with_gd",
@@ -26,13 +27,13 @@ def random_mini_batches(X, Y, mini_batch_size=64, seed=0, backend=None):
     by the course's ``np.random.seed(seed); np.random.permutation(m)``, cut into batches of
     ``mini_batch_size``, the last one holding the ``m % mini_batch_size`` left."""
     bk = resolve(backend)
-    X = _floats(bk, X, "X")
-    Y = _targets(bk, Y, bk.zeros((_rows(Y), X.shape[1]), X.dtype))
+    X = C.floats(bk, X, "X")
+    Y = C.targets(bk, Y, bk.zeros((_rows(Y), X.shape[1]), X.dtype))
     if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, (int, np.integer)) \
             or mini_batch_size < 1:
         raise ValueError(f"mini_batch_size must be a positive integer, got {mini_batch_size!r}")
     m = X.shape[1]
-    perm = _legacy_rng(seed).permutation(m)
+    perm = C.legacy_rng(seed).permutation(m)
     X, Y = bk.take_columns(X, perm), bk.take_columns(Y, perm)
     size = int(mini_batch_size)
     return [(X[:, k:k + size], Y[:, k:k + size]) for k in range(0, m, size)]
@@ -67,7 +68,7 @@ def update_parameters_with_momentum(parameters, grads, v, beta, learning_rate, b
     """``v = beta v + (1 - beta) dW``, ``W -= learning_rate v`` (and ``b``); returns
     ``(parameters, v)``."""
     out, state = _step(Momentum.name, parameters, grads, {"v": v}, learning_rate, 1,
-                       {"beta": beta, "bias_correction": False}, backend)
+                       {"beta": C.hyper("beta", beta), "bias_correction": False}, backend)
     return out, state["v"]
 
 
@@ -79,16 +80,25 @@ def update_parameters_with_adam(parameters, grads, v, s, t, learning_rate=0.01, 
     ``(parameters, v, s, v_corrected, s_corrected)``, as the notebook does."""
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1:
         raise ValueError(f"t (Adam's step count) must be an integer >= 1, got {t!r}")
-    hp = {"beta1": beta1, "beta2": beta2, "epsilon": epsilon}
+    hp = {name: C.hyper(name, value)
+          for name, value in (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon))}
     out, state, corrected = _step(Adam.name, parameters, grads, {"m": v, "v": s}, learning_rate,
                                   int(t), hp, backend, corrected=True)
     return out, state["m"], state["v"], corrected["m"], corrected["v"]
+
+
+#: The course's names of the optimizers' state slots (Adam's ``m`` is the course's ``v``).
+_COURSE_MOMENT = {(Momentum.name, "v"): "v", (Adam.name, "m"): "v", (Adam.name, "v"): "s"}
 
 
 def _step(name, parameters, grads, moments, lr, t, hp, backend, corrected=False):
     """One update of the optimizer ``name`` over the dicts, through one flat buffer each."""
     bk = resolve(backend)
     names = _names(parameters)
+    C.gradients_for(grads, names)
+    for slot in moments:
+        C.gradients_for(moments[slot], names, what=_COURSE_MOMENT[name, slot])
+    lr = C.hyper("learning_rate", lr)
     theta = FlatParams.from_mapping(bk, parameters, names)
     grad = FlatParams.from_mapping(bk, grads, names, prefix="d", dtype=theta.dtype)
     state = {slot: FlatParams.from_mapping(bk, moments[slot], names, prefix="d",
@@ -108,7 +118,7 @@ def _step(name, parameters, grads, moments, lr, t, hp, backend, corrected=False)
 
 
 def _names(parameters):
-    L = _n_layers(parameters)
+    L = C.n_layers(parameters)
     return [n for l in range(1, L + 1) for n in (f"W{l}", f"b{l}")]
 
 
@@ -126,12 +136,11 @@ def update_lr(learning_rate0, epoch_num, decay_rate):
 def schedule_lr_decay(learning_rate0, epoch_num, decay_rate, time_interval=1000):
     """The fixed-interval decay ``learning_rate0 / (1 + decay_rate * floor(epoch_num /
     time_interval))``: xpnet's ``inverse_time`` schedule with ``time_interval``."""
-    for name, value in (("learning_rate0", learning_rate0), ("decay_rate", decay_rate)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
-                not np.isfinite(value) or value < 0 or (name == "learning_rate0" and not value):
-            raise ValueError(f"{name} must be a finite number > 0 (decay_rate >= 0), got "
-                             f"{value!r}")
+    learning_rate0 = V.check_positive("learning_rate0", learning_rate0)
+    V.check_positive("decay_rate", decay_rate, allow_zero=True)
     for name, value, low in (("epoch_num", epoch_num, 0), ("time_interval", time_interval, 1)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return inverse_time(learning_rate0, int(epoch_num), decay_rate, int(time_interval))
+    spec = {"kind": inverse_time.__name__, "decay_rate": float(decay_rate),
+            "time_interval": int(time_interval)}
+    return make_schedule(spec, learning_rate0)(int(epoch_num))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validation as V
 from ..backends import resolve
 from .model import backward, compute_cost, forward, initialize_parameters
 
@@ -54,6 +55,7 @@ def numerical_gradient(J, theta, epsilon=1e-7, backend=None):
     entry of the 1-D array ``theta``, which is nudged in place (and restored) while ``J()``,
     taking no argument, reads it. Returns a float64 NumPy vector."""
     bk = resolve(backend)
+    epsilon = V.check_positive("epsilon", epsilon)
     approx = np.empty(theta.shape[0])
     for i in range(theta.shape[0]):
         original = float(bk.to_numpy(theta[i:i + 1])[0])

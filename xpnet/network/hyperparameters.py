@@ -23,7 +23,6 @@ import numpy as np
 from .. import _convert as C
 from .. import _validation as V
 from ..backends import CHOICES as BACKEND_CHOICES
-from ..backends.base import np_dtype
 from ..distributed import CHOICES as DISTRIBUTED
 from ..distributed import check_distributed
 from ..ops import INITIALIZERS, LOSSES, OPTIMIZERS
@@ -123,13 +122,7 @@ MAX_LAYER_UNITS = 10 ** 7
 
 
 def _dtype(name, value):
-    try:
-        if value is None:
-            raise TypeError
-        np_dtype(value)
-    except (TypeError, ValueError, SyntaxError):
-        raise ValueError(f"{name} must be 'float32' or 'float64', got {value!r}") from None
-    return value
+    return V.check_dtype(name, value)
 
 
 def _keep_prob(name, value):

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _validation as V
 from ..backends import resolve
 from ..backends.base import np_dtype
 from ..ops import ACTIVATIONS, LOSSES, losses
@@ -316,6 +317,7 @@ def update_parameters(params, grads, learning_rate, backend=None):
     ``FlatParams``) gets new arrays under its keys (the course's
     ``parameters = update_parameters(parameters, grads, learning_rate)``). Returns ``params``.
     """
+    learning_rate = V.check_positive("learning_rate", learning_rate)
     if isinstance(params, FlatParams) and isinstance(grads, FlatParams):
         optimizer_update(params.backend, GradientDescent.name, params.flat, grads.flat, {},
                          learning_rate, 1)

@@ -112,13 +112,21 @@ def make_schedule(lr_decay, lr0):
         try:
             lr = base(epoch)
         except OverflowError:
-            lr = math.inf
+            raise ValueError(f"lr_decay cannot compute the learning rate at epoch "
+                             f"{_epoch_text(epoch)}: it overflows a float (check the "
+                             "schedule's parameters, or the callable's return value)") from None
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr_decay gives the learning rate {lr!r} at epoch {epoch}; a "
-                             "learning rate must be a positive finite number (check the "
-                             "schedule's parameters, or the callable's return value)")
+            raise ValueError(f"lr_decay gives the learning rate {lr!r} at epoch "
+                             f"{_epoch_text(epoch)}; a learning rate must be a positive finite "
+                             "number (check the schedule's parameters, or the callable's "
+                             "return value)")
         return lr
     return schedule
+
+
+def _epoch_text(epoch):
+    text = str(epoch)
+    return text if len(text) < 20 else f"{text[:12]}... ({len(text)} digits)"
 
 
 def _multiplier(func, epoch):
