@@ -7,7 +7,7 @@ import os
 import pytest
 
 from xpnet import cli
-from xpnet.commands import train
+from xpnet.commands import _common, train
 
 TINY = ["--dataset", "moons", "--n-samples", "60", "--epochs", "1", "--no-plots", "--quiet",
         "--backend", "numpy"]
@@ -17,17 +17,47 @@ def run(*args):
     return cli.main(["train", *map(str, args)])
 
 
-def test_reusing_an_out_folder_needs_force_and_leaves_no_stale_files(tmp_path, capsys):
+@pytest.fixture(params=["swap", "file-by-file"])
+def reuse(request, monkeypatch):
+    """How a reused --out folder is updated: swapped whole, or (a file system that cannot
+    swap folders) file by file."""
+    if request.param == "file-by-file":
+        monkeypatch.setattr(_common, "can_exchange", lambda folder: False)
+    elif not _common.can_exchange(os.getcwd()):
+        pytest.skip("this file system cannot swap folders")
+    return request.param
+
+
+def test_reusing_an_out_folder_needs_force_and_leaves_no_stale_files(tmp_path, capsys, reuse):
     out = tmp_path / "run"
     assert run(*TINY, "--out", out) == 0
     (out / "decision_regions.png").write_bytes(b"stale")      # a plot the next run won't draw
     (out / "notes.txt").write_text("mine")                      # not a run file: kept
+    (out / "mine").mkdir()
+    (out / "mine" / "a.txt").write_text("also mine")
+    os.symlink("notes.txt", out / "link")
+    os.chmod(out, 0o750)
     assert run(*TINY, "--out", out) == 2
     assert "already holds a run (model.npz" in capsys.readouterr().err
     assert run(*TINY, "--out", out, "--force") == 0
     assert not (out / "decision_regions.png").exists() and (out / "notes.txt").exists()
+    assert (out / "mine" / "a.txt").read_text() == "also mine"
+    assert os.readlink(out / "link") == "notes.txt"
     assert (out / "model.npz").is_file()
     assert "force" not in (out / "config.toml").read_text()
+    assert oct(os.stat(out).st_mode & 0o777) == oct(0o750)
+    assert sorted(os.listdir(tmp_path)) == ["run"]                  # no partial folder left
+    assert not [n for n in os.listdir(out) if n.startswith(".")]
+
+
+def test_a_reused_out_folder_behind_a_symlink_stays_behind_it(tmp_path, reuse):
+    real = tmp_path / "disk" / "run"
+    assert run(*TINY, "--out", real) == 0
+    os.symlink(real, tmp_path / "run")
+    before = (real / "model.npz").read_bytes()
+    assert run(*TINY, "--out", tmp_path / "run", "--force", "--seed", "5") == 0
+    assert os.path.islink(tmp_path / "run") and (real / "model.npz").read_bytes() != before
+    assert sorted(os.listdir(tmp_path / "disk")) == ["run"]
 
 
 def test_dataset_and_data_together_are_refused(tmp_path, capsys):

@@ -42,6 +42,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -51,7 +52,7 @@ import numpy as np
 import pytest
 
 import xpnet
-from xpnet import _atomic, cli
+from xpnet import _atomic, _atomic_dir, cli
 from xpnet.network import model_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -232,12 +233,11 @@ def test_sigkill_while_saving_through_a_symlink_keeps_the_link_and_its_target(
 
 
 CLI_CHILD = r"""
-import os, signal, sys, time
+import os, shutil, signal, sys, time
 import numpy as np
-from xpnet import cli
+from xpnet import cli, _atomic_dir
+from xpnet.commands import _common
 ready, mode, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
-real_replace = os.replace
-merged = []
 if mode == "save":                      # kill while model.npz is being written
     def slow(f, **arrays):
         f.write(b"PK\x03\x04" + bytes(2**16))
@@ -245,16 +245,31 @@ if mode == "save":                      # kill while model.npz is being written
         open(ready, "w").close()
         time.sleep(120)
     np.savez_compressed = slow
-else:                                   # kill between two files moved into a reused folder
-    def replace(src, dst, *args, **kw):
-        src_dir, dst_dir = os.path.dirname(os.fspath(src)), os.path.dirname(os.fspath(dst))
-        if ".partial-" in src_dir and ".partial-" not in dst_dir:
-            merged.append(src)
-            if len(merged) == 2:
-                open(ready, "w").close()
-                os.kill(os.getpid(), signal.SIGKILL)
-        return real_replace(src, dst, *args, **kw)
-    os.replace = replace
+else:       # "commit:K": kill after the K-th change commit makes; K = 0: list them in `ready`
+    import atexit, json
+    stop, calls, committing = int(mode.split(":")[1]), [], []
+    if not stop:
+        atexit.register(lambda: open(ready, "w").write(json.dumps(calls)))
+    def counted(module, name):
+        real = getattr(module, name)
+        def call(*args, **kw):
+            out = real(*args, **kw)
+            if committing:
+                calls.append(name)
+                if len(calls) == stop:
+                    open(ready, "w").close()
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return out
+        setattr(module, name, call)
+    for name in ("link", "symlink", "mkdir", "chmod", "replace", "rename", "remove", "unlink",
+                 "rmdir"):
+        counted(os, name)
+    counted(_common, "exchange")
+    real_commit = _common.StagedFolder.commit
+    def commit(self):
+        committing.append(True)
+        return real_commit(self)
+    _common.StagedFolder.commit = commit
 sys.exit(cli.main(argv))
 """
 
@@ -277,44 +292,78 @@ def test_sigkill_while_the_cli_saves_a_new_run_shows_no_run_folder(tmp_path):
 
 def test_sigkill_while_the_cli_saves_over_an_earlier_run_keeps_it(tmp_path):
     """``--out run --force`` over an earlier run, killed while model.npz is written: every file
-    of the earlier run keeps its bytes and its model loads; the hidden partial folder (inside
-    ``run``, where a reused folder's staging lives) is the residue."""
+    of the earlier run keeps its bytes and its model loads; the hidden partial folder (beside
+    ``run``) is the residue."""
     out = tmp_path / "run"
     code, lines = run_cli([*TINY, "--out", out, "--seed", "1"])
     assert code == 0, lines
     before = snapshot(out)
     pid = start_and_kill(CLI_CHILD, tmp_path / "ready",
                          ["save", *TINY, "--out", out, "--force", "--seed", "2"], tmp_path)
-    assert snapshot(out, skip_hidden=True) == before
+    assert snapshot(out) == before
     assert xpnet.load(out / "model.npz").predict(X[:, :2]).shape == (20,)
-    hidden = [n for n in os.listdir(out) if n.startswith(".")]
+    hidden = [n for n in os.listdir(tmp_path) if n.startswith(".")]
     assert len(hidden) == 1 and hidden[0].startswith(f".run.partial-{pid}-"), hidden
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sigkill_mid_merge: a reused --out folder is updated file by file (StagedFolder."
-    "_merge_into: one os.replace per file), so a kill -9 (or a crash, a power loss) between two "
-    "of them leaves a run mixing both: e.g. the new config.toml (seed 2, 3 epochs) beside the "
-    "old model.npz, history.json and metrics.json (seed 1). Repro: xpnet train --out run; then "
-    "xpnet train --out run --force --seed 2 killed after its first os.replace into run/"))
-def test_sigkill_while_a_reused_run_folder_is_updated_leaves_one_run_or_the_other(tmp_path):
+def _reused_run(tmp_path):
+    """``tmp_path/run`` holding a run (seed 1) and the user's own ``notes.txt``, ``notes/``."""
     out = tmp_path / "run"
     code, lines = run_cli([*TINY, "--out", out, "--seed", "1"])
     assert code == 0, lines
+    (out / "notes.txt").write_text("mine")
+    (out / "notes").mkdir()
+    (out / "notes" / "a.txt").write_text("also mine")
+    return out
+
+
+@pytest.fixture(scope="module")
+def commit_steps(tmp_path_factory):
+    """The changes a commit into a reused folder makes, in order (a child run records them)."""
+    tmp_path = tmp_path_factory.mktemp("count")
+    out = _reused_run(tmp_path)
+    log = tmp_path / "steps.json"
+    proc = subprocess.run([sys.executable, "-c", CLI_CHILD, str(log), "commit:0",
+                           *map(str, TINY), "--out", str(out), "--force", "--seed", "2"],
+                          cwd=tmp_path, env=child_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(log.read_text())
+
+
+SWAP_STOPS = {"first": lambda steps: 1, "before-swap": lambda steps: steps.index("exchange"),
+              "swap": lambda steps: steps.index("exchange") + 1,
+              "after-swap": lambda steps: steps.index("exchange") + 2,
+              "last": lambda steps: len(steps)}
+
+
+@pytest.mark.skipif(not _atomic_dir.can_exchange(tempfile.gettempdir()),
+                    reason="this file system cannot swap folders (renameat2 RENAME_EXCHANGE)")
+@pytest.mark.parametrize("when", SWAP_STOPS)
+def test_sigkill_while_a_reused_run_folder_is_updated_leaves_one_run_or_the_other(
+        tmp_path, commit_steps, when):
+    """Killed after a change of the commit into a reused ``--out`` (the first, the ones on
+    either side of the swap, the last): ``run`` holds every file of the old run or every file
+    of the new one, and the user's own files, always; the next run completes."""
+    assert commit_steps.count("exchange") == 1 and len(commit_steps) >= 5, commit_steps
+    out = _reused_run(tmp_path)
     old = snapshot(out)
+    stop = SWAP_STOPS[when](commit_steps)
     start_and_kill(CLI_CHILD, tmp_path / "ready",
-                   ["merge", *TINY, "--out", out, "--force", "--seed", "2", "--epochs", "3"],
-                   tmp_path)
-    now = snapshot(out, skip_hidden=True)
+                   [f"commit:{stop}", *TINY, "--out", out, "--force", "--seed", "2",
+                    "--epochs", "3"], tmp_path)
+    now = snapshot(out)
+    assert now["notes.txt"] == b"mine" and now["notes/a.txt"] == b"also mine"
     changed = sorted(name for name in old if now.get(name) != old[name])
-    assert changed in ([], sorted(old)), f"a mixed run: {changed} new, the rest old"
+    runs = sorted(set(old) - {"notes.txt", "notes/a.txt"})
+    assert changed == (runs if stop > commit_steps.index("exchange") else []), \
+        f"a mixed run: {changed} new, the rest old"
+    assert set(now) == set(old)
+    assert xpnet.load(out / "model.npz").predict(X[:, :2]).shape == (20,)
+    code, lines = run_cli([*TINY, "--out", out, "--force", "--seed", "3"])
+    assert code == 0, lines
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "stale_partial_folders: nothing removes the hidden .<name>.partial-<pid>-* folder a run "
-    "killed with SIGKILL leaves (with the named-file fallback it holds the files written so "
-    "far), not even once its process is gone and it is days old: unlike the model files' stale "
-    "temporary files (xpnet._atomic.remove_stale_temps), run folders have no such cleaning"))
 def test_a_later_run_removes_the_partial_folder_of_a_killed_run(tmp_path):
     out = tmp_path / "runs" / "a"
     start_and_kill(CLI_CHILD, tmp_path / "ready", ["save", *TINY, "--out", out], tmp_path)
@@ -324,6 +373,34 @@ def test_a_later_run_removes_the_partial_folder_of_a_killed_run(tmp_path):
     code, lines = run_cli([*TINY, "--out", tmp_path / "runs" / "b"])
     assert code == 0, lines
     assert sorted(os.listdir(tmp_path / "runs")) == ["b"]
+
+
+def test_partial_folders_of_live_runs_recent_ones_and_other_machines_stay(tmp_path):
+    """Only a dead process's partial folder of this machine, over an hour old, is removed."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    dead = _dead_pid()
+    host = _atomic_dir.host_tag()
+    other = "0" * 6 if host != "0" * 6 else "1" * 6
+    names = {"live": f".a.partial-{os.getpid()}-{host}-x1", "recent": f".b.partial-{dead}-"
+             f"{host}-x2", "other": f".c.partial-{dead}-{other}-x3", "stale": f".d.partial-"
+             f"{dead}-{host}-x4", "legacy": f".e.partial-{dead}-abcd_123", "user": ".f.partial"}
+    old = time.time() - 2 * 3600
+    for key, name in names.items():
+        (runs / name).mkdir()
+        if key != "recent":
+            os.utime(runs / name, (old, old))
+    removed = _atomic_dir.remove_stale_partials(str(runs))
+    assert sorted(os.path.basename(p) for p in removed) == sorted([names["stale"],
+                                                                   names["legacy"]])
+    assert sorted(os.listdir(runs)) == sorted(n for k, n in names.items()
+                                              if k not in ("stale", "legacy"))
+
+
+def _dead_pid():
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True)
+    return int(proc.stdout)
 
 
 # --------------------------------------------------------------------------- 2. full disk

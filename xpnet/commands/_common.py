@@ -4,16 +4,20 @@ and describing the backend in use."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 
 import numpy as np
 
 from ..cli import CLIError, deferred_signals
 from .._atomic import _umask, atomic_open
+from .._atomic_dir import (can_exchange, exchange, is_partial, link_into, partial_prefix,
+                           remove_stale_partials)
 
 __all__ = ["load_dataset", "load_data", "load_model", "write_atomic", "write_json", "dumps_json",
            "backend_note", "class_names_for", "StagedFolder"]
@@ -131,19 +135,23 @@ def backend_note(requested):
 
 
 class StagedFolder:
-    """A folder written under a hidden name, ``.<name>.partial-<pid>-*`` beside its place (in
-    it, for a folder reused), and moved there whole by :meth:`commit`: an error or an
-    interrupt (Ctrl-C, SIGTERM) before that removes it, with the parent folders it made, and
-    leaves the place as it was.
+    """A folder written under a hidden name, ``.<name>.partial-<pid>-<host>-*`` beside its
+    place, and moved there whole by :meth:`commit`: an error or an interrupt (Ctrl-C, SIGTERM)
+    before that removes it, with the parent folders it made, and leaves the place as it was.
+    A kill -9 leaves only that hidden folder, which a later run in the same folder removes
+    (:mod:`xpnet._atomic_dir`).
 
     ``targets``: the places to try in turn (a taken one is skipped: a new, uniquely named
-    run). ``merge=True``: the place may be an existing folder (``--out DIR``); the new files
-    replace its files one by one, then the names in ``replaces`` that the new run lacks are
-    removed, so nothing of the old run is deleted before the new one is complete; other
-    files stay. An existing place that got files of ``replaces`` only while this ran (another
-    run) is refused unless ``force``. ``doing`` (e.g. ``"while saving the run"``) goes into
-    the message of an interrupt. Used as ``with StagedFolder(...) as stage:``; ``stage.path``
-    is where to write until :meth:`commit`, which returns the folder's final path.
+    run). ``merge=True``: the place may be an existing folder (``--out DIR``). Its other files
+    are linked into the new folder and the two are swapped in one step, so ``DIR`` holds the
+    old run or the new one at every instant; the names in ``replaces`` that the new run lacks
+    are gone from it. Where the file system cannot swap folders (or ``DIR``'s parent cannot be
+    written, or ``DIR`` is a mount point), the staging lives in ``DIR`` and the new files
+    replace the old ones one by one (each file whole, the run not). An existing place that got
+    files of ``replaces`` only while this ran (another run) is refused unless ``force``.
+    ``doing`` (e.g. ``"while saving the run"``) goes into the message of an interrupt. Used as
+    ``with StagedFolder(...) as stage:``; ``stage.path`` is where to write until
+    :meth:`commit`, which returns the folder's final path.
     """
 
     def __init__(self, targets, *, merge=False, replaces=(), force=False):
@@ -153,13 +161,18 @@ class StagedFolder:
         self.reused = merge and os.path.isdir(self.targets[0])
         self._held = [f for f in self.replaces
                       if self.reused and os.path.exists(os.path.join(self.targets[0], f))]
-        place = os.path.abspath(self.targets[0])
-        # inside a reused folder (same file system, even through a symlink), else beside it
-        parent = place if self.reused else os.path.dirname(place)
+        place = os.path.realpath(self.targets[0]) if self.reused else \
+            os.path.abspath(self.targets[0])
+        parent = os.path.dirname(place)
         self._made, self.path = _make_dirs(parent), None
+        self._swap = not self.reused or _can_swap(place, parent)
+        if self.reused:
+            remove_stale_partials(place)     # where earlier versions staged a reused folder
+            if not self._swap:
+                parent = place
+        remove_stale_partials(parent)
         try:
-            prefix = f".{os.path.basename(place)}.partial-{os.getpid()}-"
-            self.path = tempfile.mkdtemp(dir=parent, prefix=prefix)
+            self.path = tempfile.mkdtemp(dir=parent, prefix=partial_prefix(place))
             os.chmod(self.path, 0o777 & ~_umask())  # mkdtemp's folder is private
         except BaseException:
             self.discard()
@@ -196,7 +209,7 @@ class StagedFolder:
     def _place(self):
         for target in self.targets:
             if self.merge and os.path.isdir(target):
-                return self._merge_into(target)
+                return self._into(target)
             try:
                 os.rename(self.path, target)
                 return target
@@ -204,21 +217,35 @@ class StagedFolder:
                 if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR):
                     raise
                 if self.merge and os.path.isdir(target):
-                    return self._merge_into(target)
+                    return self._into(target)
         raise CLIError(f"could not move the run into place: {', '.join(self.targets[:2])}"
-                       f"{', ...' if len(self.targets) > 2 else ''} taken; pass --out DIR")
+                       f"{', ...' if len(self.targets) > 2 else ''} taken; pass --force or "
+                       "--out DIR")
 
-    def _merge_into(self, target):
-        old = [f for f in self.replaces if os.path.exists(os.path.join(target, f))]
+    def _into(self, target):
+        """Put the staged run into the existing folder ``target``: swapped in whole, or file
+        by file where folders cannot be swapped."""
+        real = os.path.realpath(target)
+        old = [f for f in self.replaces if os.path.exists(os.path.join(real, f))]
         if not self.force and set(old) - set(self._held):
             raise CLIError(f"{target!r} received another run while this one ran "
                            f"({', '.join(old[:3])}); pass --force to replace it")
-        new = sorted(os.listdir(self.path))
-        for name in new:
-            os.replace(os.path.join(self.path, name), os.path.join(target, name))
+        new = set(os.listdir(self.path))
+        if self._swap and os.path.dirname(real) == os.path.dirname(self.path):
+            keep = {n for n in os.listdir(real) if n not in new and n not in self.replaces
+                    and not is_partial(n)}
+            link_into(real, self.path, skip=set(os.listdir(real)) - keep)
+            os.chmod(self.path, stat.S_IMODE(os.stat(real).st_mode))
+            if exchange(self.path, real):
+                shutil.rmtree(self.path, ignore_errors=True)   # the old run, now hidden
+                return target
+            for name in keep:                                  # could not swap after all
+                _remove(os.path.join(self.path, name))
+        for name in sorted(new):
+            os.replace(os.path.join(self.path, name), os.path.join(real, name))
         for name in old:
             if name not in new:
-                os.remove(os.path.join(target, name))
+                os.remove(os.path.join(real, name))
         os.rmdir(self.path)
         return target
 
@@ -229,6 +256,24 @@ class StagedFolder:
             except OSError:  # not empty: another run uses it now
                 break
         self._made = []
+
+
+def _can_swap(place, parent):
+    """Whether the reused folder ``place`` can be swapped whole: its parent is writable, on
+    the same file system (``place`` is no mount point), and the file system swaps folders."""
+    try:
+        same = os.stat(place).st_dev == os.stat(parent).st_dev
+    except OSError:
+        return False
+    return same and os.access(parent, os.W_OK | os.X_OK) and can_exchange(parent)
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.remove(path)
 
 
 def _what(exc, default="interrupted"):
