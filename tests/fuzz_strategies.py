@@ -121,20 +121,6 @@ def outside_int64(value):
             and not isinstance(value, np.integer) and not -2**63 <= value < 2**64)
 
 
-def numpy_dtype_misparses(value):
-    """A dtype value that ``np.dtype`` refuses with something other than TypeError (the known
-    bug ``dtype_struct_spec``): '1e-3', ',', some dicts and lists."""
-    if value is None:
-        return False
-    try:
-        np.dtype(value)
-    except TypeError:
-        return False
-    except Exception:  # noqa: BLE001 - ValueError, SyntaxError, ...: what the bug lets out
-        return True
-    return False
-
-
 def int_like(value):
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
         value, (bool, np.bool_))

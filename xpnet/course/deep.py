@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validation as V
 from ..backends import resolve
 from ..ops import ACTIVATIONS, LOSSES, losses
 from ..ops.activations import ReLU, Sigmoid
@@ -98,8 +99,7 @@ def L_model_forward(X, parameters, hidden_activation=HIDDEN, output_activation=O
     ``np.random.seed(seed)`` (its ``forward_propagation_with_dropout`` uses ``seed=1``)."""
     bk = resolve(backend)
     L = C.n_layers(parameters)
-    if not 0.0 < float(keep_prob) <= 1.0:
-        raise ValueError(f"keep_prob must be in (0, 1], got {keep_prob}")
+    keep_prob = V.check_in_range("keep_prob", keep_prob, 0.0, 1.0, low_open=True)
     rng = C.legacy_rng(seed) if keep_prob < 1.0 else None
     A, caches = C.floats(bk, X, "X"), []
     for l in range(1, L + 1):

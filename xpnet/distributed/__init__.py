@@ -44,7 +44,7 @@ def check_distributed(name, value):
     ``"auto"`` or ``"mpi"``."""
     if value is None:
         return None
-    text = value.strip().lower() if isinstance(value, str) else value
+    text = value.strip().lower() if isinstance(value, str) else None
     if text not in CHOICES:
         raise ValueError(f"{name} must be None, 'none', 'auto' or 'mpi', got {value!r}")
     return None if text == "none" else text
