@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import numpy as np
@@ -13,6 +14,13 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from xpnet import backends as _backends  # noqa: E402
+
+# A suite started in the background of a non-interactive shell (``.ci/run &``, nohup) inherits
+# SIGINT ignored, and so would every child it starts: the Ctrl-C tests could not interrupt
+# anything. Give this process Python's Ctrl-C handler (children then start with SIGINT's
+# default disposition and install their own).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 TOL = {"float64": {"rtol": 1e-7, "atol": 0.0}, "float32": {"rtol": 1.3e-6, "atol": 1e-5}}
 
