@@ -8,9 +8,10 @@ timings of ``--inner`` back-to-back launches (after ``--warmup`` untimed ones, w
 compile). Effective bandwidth counts each array the kernel must read or write once:
 ``bytes = (arrays read + arrays written) * size * itemsize`` (the ``(n, 1)`` bias is not
 counted). A device-to-device copy (``cupy.copyto``, 1 read + 1 write) is the reference line.
-The softmax rows show both of the backend's paths: the per-column kernels (one thread per
-column, used up to ``column_kernel_rows`` classes) and CuPy's reductions down the columns (used
-above); ``--softmax-sweep`` compares them over class counts and batch sizes.
+The softmax rows show the backend's paths: the per-column kernels (one thread per column, used
+up to ``column_kernel_rows`` classes), the column-group kernels (one block per 32 columns, used
+above) and CuPy's reductions down the columns (the fallback); ``--softmax-sweep`` compares the
+three over class counts and batch sizes.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ def cases(bk, shape, dtype):
              ("sgd update (flat)", 3, lambda: k.sgd(theta, grad, 1e-9)),
              ("softmax forward (per column)", 2, lambda: k.softmax(Z)),
              ("softmax backward (per column)", 3, lambda: k.softmax_backward(dA, A)),
+             ("softmax forward (column groups)", 2, lambda: k.softmax(Z, groups=True)),
+             ("softmax backward (column groups)", 3,
+              lambda: k.softmax_backward(dA, A, groups=True)),
+             ("softmax + cross-entropy (column groups)", 4,
+              lambda: k.softmax_xent(Z, A, dA, groups=True)),
              ("softmax forward (reductions)", 2, lambda: bk._softmax(Z)),
              ("softmax backward (reductions)", 3,
               lambda: super(type(bk), bk).activation_backward("softmax", dA, Z, A))]
@@ -93,11 +99,13 @@ def time_kernel(cp, fn, repeat, inner, warmup):
 
 
 def softmax_sweep(bk, dtype, args):
-    """Rows: per-column kernels vs CuPy reductions for softmax forward, backward and loss."""
+    """Rows: per-column kernels, column-group kernels and CuPy's reductions for softmax
+    forward, backward and loss."""
     cp = bk.xp
     rng = cp.random.default_rng(1)
     print(f"\nsoftmax forward + backward + cross-entropy, {np.dtype(dtype).name}: us per set")
-    print(f"{'classes':>8} {'batch':>6} {'per column':>11} {'reductions':>11}")
+    print(f"{'classes':>8} {'batch':>6} {'per column':>11} {'col groups':>11} "
+          f"{'reductions':>11}")
     rows = []
     for n in (10, 32, 64, 128, 256, 1024, 4096):
         for m in (128, 1024, 8192):
@@ -106,8 +114,8 @@ def softmax_sweep(bk, dtype, args):
             Y = cp.zeros((n, m), dtype=dtype)
             Y[0] = 1
             times = []
-            for threshold in (n, n - 1):
-                bk.column_kernel_rows = threshold
+            for threshold, groups in ((n, True), (n - 1, True), (n - 1, False)):
+                bk.column_kernel_rows, bk.group_kernels = threshold, groups
 
                 def work():
                     A = xact.forward(bk, "softmax", Z)
@@ -117,9 +125,10 @@ def softmax_sweep(bk, dtype, args):
 
                 times.append(time_kernel(cp, work, args.repeat, args.inner, args.warmup)[0])
             rows.append({"classes": n, "batch": m, "per_column_s": times[0],
-                         "reductions_s": times[1]})
-            print(f"{n:>8} {m:>6} {times[0] * 1e6:>11.1f} {times[1] * 1e6:>11.1f}", flush=True)
+                         "column_groups_s": times[1], "reductions_s": times[2]})
+            print(f"{n:>8} {m:>6} " + " ".join(f"{t * 1e6:>11.1f}" for t in times), flush=True)
     bk.column_kernel_rows = type(bk).column_kernel_rows
+    bk.group_kernels = type(bk).group_kernels
     return rows
 
 

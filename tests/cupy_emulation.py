@@ -28,19 +28,26 @@ import types
 import numpy as np
 
 CXX = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
-CXXFLAGS = ["-O1", "-std=c++14", "-shared", "-fPIC", "-w"]
+CXXFLAGS = ["-O1", "-std=c++14", "-shared", "-fPIC", "-w", "-pthread"]
 
 PRELUDE = r"""
 #include <cmath>
 #include <cstddef>
+#include <pthread.h>
+#include <thread>
+#include <vector>
 using std::exp; using std::log; using std::log1p; using std::tanh; using std::sqrt;
 using std::fabs;
 #define __device__
 #define __global__
 #define __host__
 #define __forceinline__ inline
+#define __shared__ static
+#define __syncthreads() pthread_barrier_wait(&xpemu_barrier)
 struct xpemu_dim3 { unsigned int x, y, z; };
-static xpemu_dim3 threadIdx, blockIdx, blockDim, gridDim;
+static thread_local xpemu_dim3 threadIdx;
+static xpemu_dim3 blockIdx, blockDim, gridDim;
+static pthread_barrier_t xpemu_barrier;
 """
 
 CTYPE = {"float32": "float", "float64": "double", "int32": "int", "int64": "long long",
@@ -315,7 +322,13 @@ _KERNEL_RE = re.compile(r'extern\s+"C"\s+__global__\s+void\s+(\w+)\s*\(([^)]*)\)
 
 
 class RawKernel:
-    """``cupy.RawKernel`` with a 1-D grid run thread by thread on the CPU."""
+    """``cupy.RawKernel`` with a 1-D grid run on the CPU, block after block.
+
+    A kernel without ``__syncthreads`` runs its threads one after another. One that calls it
+    runs each block's threads as real threads meeting at a barrier, with ``__shared__``
+    variables shared by them (a function-level ``static``), so a block's cooperative
+    reductions run as on the device; the threads of a block interleave in any order, which
+    also shakes out a missing barrier now and then (run the test more than once)."""
 
     def __init__(self, code, name, options=(), backend="nvrtc", **kwargs):
         self.code, self.name = code, name
@@ -332,6 +345,8 @@ class RawKernel:
     def _launcher(self):
         names = ", ".join(n for _, n in self.params)
         decl = ", ".join(f"{t} {n}" for t, n in self.params)
+        if "__syncthreads" in self.code:
+            return self._cooperative_launcher(names, decl)
         source = (PRELUDE + self.code + "\n"
                   + f'extern "C" void xpemu_launch_{self.name}(unsigned int xpemu_gx, '
                   + f"unsigned int xpemu_bx, {decl}) {{\n"
@@ -343,6 +358,27 @@ class RawKernel:
                   + "      blockIdx.x = xpemu_b; threadIdx.x = xpemu_t;\n"
                   + f"      {self.name}({names});\n"
                   + "    }\n}\n")
+        return getattr(compile_source(source), f"xpemu_launch_{self.name}")
+
+    def _cooperative_launcher(self, names, decl):
+        source = (PRELUDE + self.code + "\n"
+                  + f'extern "C" void xpemu_launch_{self.name}(unsigned int xpemu_gx, '
+                  + f"unsigned int xpemu_bx, {decl}) {{\n"
+                  + "  gridDim.x = xpemu_gx; gridDim.y = gridDim.z = 1;\n"
+                  + "  blockDim.x = xpemu_bx; blockDim.y = blockDim.z = 1;\n"
+                  + "  blockIdx.y = blockIdx.z = 0;\n"
+                  + "  for (unsigned int xpemu_b = 0; xpemu_b < xpemu_gx; ++xpemu_b) {\n"
+                  + "    blockIdx.x = xpemu_b;\n"
+                  + "    pthread_barrier_init(&xpemu_barrier, nullptr, xpemu_bx);\n"
+                  + "    std::vector<std::thread> xpemu_threads;\n"
+                  + "    for (unsigned int xpemu_t = 0; xpemu_t < xpemu_bx; ++xpemu_t)\n"
+                  + "      xpemu_threads.emplace_back([=] {\n"
+                  + "        threadIdx.x = xpemu_t; threadIdx.y = threadIdx.z = 0;\n"
+                  + f"        {self.name}({names});\n"
+                  + "      });\n"
+                  + "    for (auto &xpemu_th : xpemu_threads) xpemu_th.join();\n"
+                  + "    pthread_barrier_destroy(&xpemu_barrier);\n"
+                  + "  }\n}\n")
         return getattr(compile_source(source), f"xpemu_launch_{self.name}")
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None):

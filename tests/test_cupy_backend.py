@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -320,17 +321,23 @@ def test_losses_and_output_delta_match_numpy(bk, dtype, rng, loss):
         xloss.value(bk, "hinge", vZ, vA, vY)
 
 
-@pytest.mark.parametrize("n, threshold", [(5, 2), (600, None), (64, None)])
-def test_softmax_of_many_classes_matches_numpy(bk, dtype, rng, monkeypatch, n, threshold):
-    """Above ``column_kernel_rows`` rows the softmax paths use CuPy's reductions; at or below
-    it, the per-column kernels. Both agree with NumPy, extreme logits included."""
+@pytest.mark.parametrize("n, threshold, groups", [
+    (5, 2, True), (600, None, True), (1030, None, True), (600, None, False), (64, None, True),
+    (3, 2, True)])
+def test_softmax_of_many_classes_matches_numpy(bk, dtype, rng, monkeypatch, n, threshold,
+                                               groups):
+    """Above ``column_kernel_rows`` rows the softmax paths use the column-group kernels (or,
+    with ``group_kernels`` off, CuPy's reductions); at or below it, the per-column kernels.
+    All agree with NumPy, extreme logits included, for row counts that leave the 8 lanes of a
+    block uneven and a last block of 19 % 32 columns."""
     if threshold is not None:
         monkeypatch.setattr(bk, "column_kernel_rows", threshold)
+    monkeypatch.setattr(bk, "group_kernels", groups)
     calls = []
     for name in ("softmax", "softmax_backward", "softmax_xent"):
         original = getattr(bk.kernels, name)
-        monkeypatch.setattr(bk.kernels, name,
-                            lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+        monkeypatch.setattr(bk.kernels, name, lambda *a, _f=original, _n=name, **kw:
+                            calls.append((_n, kw.get("groups", False))) or _f(*a, **kw))
     W, A_prev = rng.standard_normal((n, 6)), rng.standard_normal((6, 19))
     b = rng.standard_normal((n, 1))
     W[0] *= 400  # logits around +-1000 in the first row
@@ -358,8 +365,53 @@ def test_softmax_of_many_classes_matches_numpy(bk, dtype, rng, monkeypatch, n, t
                  dtype)
     close(xloss.delta(bk, loss, None, vA, vY), xloss.delta(NUMPY, loss, None, nA, nY))
     per_column = n <= bk.column_kernel_rows
-    assert (calls == ["softmax", "softmax", "softmax_backward", "softmax_xent"]) == per_column
-    assert (calls == []) == (not per_column)
+    kernels = ["softmax", "softmax", "softmax_backward", "softmax_xent"]
+    if per_column or groups:
+        assert calls == [(k, not per_column) for k in kernels]
+    else:
+        assert calls == []
+
+
+def test_a_column_group_kernel_that_fails_warns_once_and_falls_back(bk, monkeypatch, rng):
+    monkeypatch.setattr(bk, "group_kernels", True)
+    original = bk.kernels.softmax
+
+    def broken(*args, groups=False):
+        if groups:
+            raise RuntimeError("NVRTC_ERROR_COMPILATION")
+        return original(*args)
+
+    monkeypatch.setattr(bk.kernels, "softmax", broken)
+    Z = rng.standard_normal((600, 9))
+    with pytest.warns(RuntimeWarning, match="column-group softmax kernels failed"):
+        A = xact.forward(bk, "softmax", bk.asarray(Z, "float64"))
+    np.testing.assert_allclose(bk.to_numpy(A), xact.forward(NUMPY, "softmax", Z), rtol=1e-12)
+    assert bk.group_kernels is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        xact.forward(bk, "softmax", bk.asarray(Z, "float64"))
+
+
+@pytest.mark.parametrize("n", [700, 4])
+def test_the_softmax_kernels_keep_numpys_nan_and_inf_columns(bk, monkeypatch, n):
+    """A NaN in a column makes that column NaN and leaves the others alone; -inf logits get
+    probability 0; a column of -inf alone is NaN, as in NumPy's max-shifted softmax."""
+    monkeypatch.setattr(bk, "column_kernel_rows", 512 if n > 4 else 2)
+    Z = np.random.default_rng(3).standard_normal((n, 40))
+    Z[n // 2, 3] = np.nan
+    Z[1:, 5] = -np.inf
+    Z[:, 7] = -np.inf
+    Y = np.eye(n)[:, np.arange(40) % n]
+    with np.errstate(all="ignore"):
+        nA = xact.forward(NUMPY, "softmax", Z)
+        nloss = xloss.value(NUMPY, "categorical_crossentropy", Z, nA, Y)
+    vZ, vY = bk.asarray(Z, "float64"), bk.asarray(Y, "float64")
+    vA = xact.forward(bk, "softmax", vZ)
+    np.testing.assert_allclose(bk.to_numpy(vA), nA, rtol=1e-12, atol=1e-300)
+    assert np.isnan(bk.to_numpy(vA)[:, [3, 7]]).all()
+    assert np.isfinite(bk.to_numpy(vA)[:, [0, 1, 2, 4, 5, 6]]).all()
+    value = bk.item(xloss.value(bk, "categorical_crossentropy", vZ, vA, vY))
+    assert np.isnan(value) and np.isnan(NUMPY.item(nloss))
 
 
 def test_the_fused_cross_entropy_gradient_is_used_only_for_the_same_arrays(bk, rng):

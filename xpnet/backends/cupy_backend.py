@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 
 import numpy as np
 
@@ -123,10 +124,14 @@ class CupyBackend(ArrayBackend):
     name = "cupy"
 
     #: Softmax arrays with up to this many rows (classes) use the per-column kernels (one
-    #: thread per example column, one launch); taller ones use CuPy's parallel reductions down
-    #: the columns. On the H100 the per-column kernels won up to 256 classes, the reductions
-    #: from 1024 (``bench/bench_gpu_kernels.py --softmax-sweep``, docs/gpu.md).
+    #: thread per example column, one launch); taller ones the column-group kernels (one block
+    #: per 32 columns, the rows split among 8 lanes that meet in shared memory). On the H100
+    #: the per-column kernels won over CuPy's reductions up to 256 classes, the reductions from
+    #: 1024 (``bench/bench_gpu_kernels.py --softmax-sweep``, docs/gpu.md).
     column_kernel_rows = 512
+    #: Use the column-group kernels above ``column_kernel_rows`` (False: CuPy's reductions,
+    #: also the fallback, with one warning, where they fail to compile or launch).
+    group_kernels = True
 
     def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None):
         super().__init__(cp)
@@ -239,6 +244,23 @@ class CupyBackend(ArrayBackend):
     def _per_column(self, Z):
         return Z.shape[0] <= self.column_kernel_rows
 
+    def _softmax_kernel(self, name, *args):
+        """``kernels.<name>(*args)``: the per-column kernels up to ``column_kernel_rows`` rows
+        of ``args[0]``, the column-group kernels above, or NotImplemented (then the generic
+        path: CuPy's reductions)."""
+        if self._per_column(args[0]):
+            return getattr(self.kernels, name)(*args)
+        if not self.group_kernels:
+            return NotImplemented
+        try:
+            return getattr(self.kernels, name)(*args, groups=True)
+        except Exception as exc:  # NVRTC/driver errors share no base class
+            self.group_kernels = False
+            warnings.warn(f"the column-group softmax kernels failed ({type(exc).__name__}: "
+                          f"{exc}); softmax of more than {self.column_kernel_rows} classes "
+                          "uses CuPy's reductions instead", RuntimeWarning, stacklevel=3)
+            return NotImplemented
+
     def _act_forward(self, name, Z, slope):
         return self.kernels.activation(name, Z, slope)
 
@@ -250,14 +272,14 @@ class CupyBackend(ArrayBackend):
         return Z, self.kernels.bias_activation(name, Z, self._like(b, Z), slope)
 
     def _softmax_forward(self, Z, slope):
-        return self.kernels.softmax(Z)[1] if self._per_column(Z) else NotImplemented
+        out = self._softmax_kernel("softmax", Z)
+        return out if out is NotImplemented else out[1]
 
     def _softmax_backward(self, dA, Z, A, slope):
-        return self.kernels.softmax_backward(dA, A) if self._per_column(A) else NotImplemented
+        return self._softmax_kernel("softmax_backward", dA, A)
 
     def _softmax_bias_forward(self, Z, b, slope):
-        return self.kernels.softmax(Z, self._like(b, Z)) if self._per_column(Z) \
-            else NotImplemented
+        return self._softmax_kernel("softmax", Z, self._like(b, Z))
 
     def linear_backward(self, dZ, A_prev, W, dW_out, db_out, need_dA_prev=True):
         """``dW = dZ A_prev^T / m`` (cuBLAS), ``db`` by one reduction into ``db_out``."""
@@ -283,9 +305,10 @@ class CupyBackend(ArrayBackend):
 
     def _cross_entropy_value(self, ZL, AL, Y, **params):
         self._pending_delta = None
-        if not self._per_column(ZL):
+        out = self._softmax_kernel("softmax_xent", ZL, self._like(AL, ZL), self._like(Y, ZL))
+        if out is NotImplemented:
             return NotImplemented
-        per_column, dZ = self.kernels.softmax_xent(ZL, self._like(AL, ZL), self._like(Y, ZL))
+        per_column, dZ = out
         self._pending_delta = (AL, Y, dZ)
         return self.kernels.sum_div(per_column, ZL.shape[1])
 

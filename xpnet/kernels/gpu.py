@@ -163,9 +163,156 @@ extern "C" __global__ void xpnet_softmax_xent_${S}(
     }
     loss[j] = (log(s) + zmax) - zy;
 }
+
+// ---------------------------------------------------------------- column-group kernels
+// For many classes (rows): one block per group of GROUP_COLS consecutive example columns,
+// its GROUP_COLS * GROUP_LANES threads as (column cx, row lane ry). Thread (cx, ry) walks
+// rows ry, ry + GROUP_LANES, ... of column j = group * GROUP_COLS + cx, so each row's
+// GROUP_COLS elements are read by consecutive threads (coalesced); the lanes' partial results
+// meet in shared memory. The maximum and the sum of exponentials come from one online pass
+// (a running maximum rescales the running sum).
+#define XPNET_GROUP_COLS ${COLS}
+#define XPNET_GROUP_LANES ${LANES}
+
+__device__ __forceinline__ void xpnet_online_${S}(${T}& mx, ${T}& s, int& seen, ${T}& bad,
+                                                 const ${T} z) {
+    // One more z of this lane: the running maximum, the sum of exp(z - max), and NaN kept in
+    // ``bad`` (0 or NaN: ``x + bad`` is x or NaN, so a NaN poisons the column as in NumPy).
+    if (z != z) {
+        bad = z;
+    } else if (!seen) {
+        mx = z;
+        s = ${T}(1);
+        seen = 1;
+    } else if (z > mx) {
+        s = s * exp(mx - z) + ${T}(1);
+        mx = z;
+    } else {
+        s += z == mx ? ${T}(1) : exp(z - mx);  // z == mx == -inf: exp(0), not exp(NaN)
+    }
+}
+
+__device__ __forceinline__ void xpnet_group_stats_${S}(
+        ${T} (*red_mx)[XPNET_GROUP_COLS], ${T} (*red_s)[XPNET_GROUP_COLS],
+        int (*red_seen)[XPNET_GROUP_COLS], const int cx, const int ry,
+        ${T}& mx, ${T}& s, int seen, const ${T} bad) {
+    // Combine the lanes' running (max, sum) of column cx; every thread of the block gets the
+    // column's totals, NaN in ``mx`` when a lane saw one. Has two __syncthreads: call it from
+    // every thread of the block.
+    red_mx[ry][cx] = mx + bad;
+    red_s[ry][cx] = s;
+    red_seen[ry][cx] = seen || bad != bad;
+    __syncthreads();
+    if (ry == 0) {
+        int first = 1;
+        ${T} M = 0;
+        for (int k = 0; k < XPNET_GROUP_LANES; ++k) {
+            if (!red_seen[k][cx]) continue;
+            const ${T} v = red_mx[k][cx];
+            if (first || v > M || v != v) M = v;
+            first = 0;
+        }
+        ${T} S = 0;
+        for (int k = 0; k < XPNET_GROUP_LANES; ++k) {
+            if (!red_seen[k][cx]) continue;
+            S += red_mx[k][cx] == M ? red_s[k][cx] : red_s[k][cx] * exp(red_mx[k][cx] - M);
+        }
+        red_mx[0][cx] = M;
+        red_s[0][cx] = S;
+    }
+    __syncthreads();
+    mx = red_mx[0][cx];
+    s = red_s[0][cx];
+}
+
+extern "C" __global__ void xpnet_softmax_fwd_groups_${S}(
+        ${T}* Z, const int ldz, const ${T}* b, const int has_bias, ${T}* A,
+        const int n, const int m) {
+    // Z += b (when has_bias); A = exp(Z - max) / sum(exp(Z - max)) down each column.
+    __shared__ ${T} red_mx[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    __shared__ ${T} red_s[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    __shared__ int red_seen[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    const int cx = threadIdx.x % XPNET_GROUP_COLS, ry = threadIdx.x / XPNET_GROUP_COLS;
+    const int j = blockIdx.x * XPNET_GROUP_COLS + cx;
+    const bool live = j < m;
+    ${T} mx = 0, s = 0, bad = 0;
+    int seen = 0;
+    for (int i = ry; live && i < n; i += XPNET_GROUP_LANES) {
+        const long long o = (long long)i * ldz + j;
+        ${T} z = Z[o];
+        if (has_bias) {
+            z = z + b[i];
+            Z[o] = z;
+        }
+        xpnet_online_${S}(mx, s, seen, bad, z);
+    }
+    xpnet_group_stats_${S}(red_mx, red_s, red_seen, cx, ry, mx, s, seen, bad);
+    for (int i = ry; live && i < n; i += XPNET_GROUP_LANES) {
+        A[(long long)i * m + j] = exp(Z[(long long)i * ldz + j] - mx) / s;
+    }
+}
+
+extern "C" __global__ void xpnet_softmax_bwd_groups_${S}(
+        const ${T}* dA, const int ldd, const ${T}* A, const int lda, ${T}* dZ,
+        const int n, const int m) {
+    // dZ = A * (dA - sum(dA * A)) down each column.
+    __shared__ ${T} red[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    const int cx = threadIdx.x % XPNET_GROUP_COLS, ry = threadIdx.x / XPNET_GROUP_COLS;
+    const int j = blockIdx.x * XPNET_GROUP_COLS + cx;
+    const bool live = j < m;
+    ${T} s = 0;
+    for (int i = ry; live && i < n; i += XPNET_GROUP_LANES) {
+        s += dA[(long long)i * ldd + j] * A[(long long)i * lda + j];
+    }
+    red[ry][cx] = s;
+    __syncthreads();
+    if (ry == 0) {
+        for (int k = 1; k < XPNET_GROUP_LANES; ++k) s += red[k][cx];
+        red[0][cx] = s;
+    }
+    __syncthreads();
+    s = red[0][cx];
+    for (int i = ry; live && i < n; i += XPNET_GROUP_LANES) {
+        const ${T} a = A[(long long)i * lda + j];
+        dZ[(long long)i * m + j] = a * (dA[(long long)i * ldd + j] - s);
+    }
+}
+
+extern "C" __global__ void xpnet_softmax_xent_groups_${S}(
+        const ${T}* Z, const int ldz, const ${T}* A, const int lda, const ${T}* Y,
+        const int ldy, ${T}* loss, ${T}* dZ, const int n, const int m) {
+    // loss[j] = logsumexp(Z[:, j]) - sum_i Z[i, j] Y[i, j]  and  dZ = A - Y, in one pass.
+    __shared__ ${T} red_mx[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    __shared__ ${T} red_s[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    __shared__ int red_seen[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    __shared__ ${T} red_zy[XPNET_GROUP_LANES][XPNET_GROUP_COLS];
+    const int cx = threadIdx.x % XPNET_GROUP_COLS, ry = threadIdx.x / XPNET_GROUP_COLS;
+    const int j = blockIdx.x * XPNET_GROUP_COLS + cx;
+    const bool live = j < m;
+    ${T} mx = 0, s = 0, bad = 0, zy = 0;
+    int seen = 0;
+    for (int i = ry; live && i < n; i += XPNET_GROUP_LANES) {
+        const ${T} z = Z[(long long)i * ldz + j];
+        const ${T} y = Y[(long long)i * ldy + j];
+        xpnet_online_${S}(mx, s, seen, bad, z);
+        zy += z * y;
+        dZ[(long long)i * m + j] = A[(long long)i * lda + j] - y;
+    }
+    red_zy[ry][cx] = zy;
+    xpnet_group_stats_${S}(red_mx, red_s, red_seen, cx, ry, mx, s, seen, bad);
+    if (ry == 0 && live) {
+        for (int k = 1; k < XPNET_GROUP_LANES; ++k) zy += red_zy[k][cx];
+        loss[j] = (log(s) + mx) - zy;
+    }
+}
 """)
 
 COLUMN_KERNELS = ("xpnet_softmax_fwd", "xpnet_softmax_bwd", "xpnet_softmax_xent")
+#: The column-group kernels (many classes): one block per GROUP_COLS columns.
+GROUP_KERNELS = ("xpnet_softmax_fwd_groups", "xpnet_softmax_bwd_groups",
+                 "xpnet_softmax_xent_groups")
+#: Columns per block of the column-group kernels, and threads per column (row lanes).
+GROUP_COLS, GROUP_LANES = 32, 8
 _CTYPES = {"f": ("float", "f32"), "d": ("double", "f64")}
 
 
@@ -179,7 +326,7 @@ def _ctype(dtype):
 def column_source(dtype):
     """The per-column CUDA source for ``dtype`` (float32 or float64)."""
     ctype, suffix = _ctype(dtype)
-    return COLUMN_SOURCE.substitute(T=ctype, S=suffix)
+    return COLUMN_SOURCE.substitute(T=ctype, S=suffix, COLS=GROUP_COLS, LANES=GROUP_LANES)
 
 
 # ------------------------------------------------------------------- random numbers
@@ -283,7 +430,13 @@ class GpuKernels:
             self._column[key] = self.cp.RawKernel(column_source(dtype), f"{name}_{suffix}")
         return self._column[key]
 
-    def _launch_columns(self, name, dtype, m, args):
+    def _launch_columns(self, name, dtype, m, args, groups=False):
+        """One thread per column (``groups=False``), or one block of ``GROUP_COLS *
+        GROUP_LANES`` threads per ``GROUP_COLS`` columns (the ``*_groups`` kernels)."""
+        if groups:
+            grid = ((m + GROUP_COLS - 1) // GROUP_COLS,)
+            self._column_kernel(f"{name}_groups", dtype)(grid, (GROUP_COLS * GROUP_LANES,), args)
+            return
         grid = ((m + COLUMN_BLOCK - 1) // COLUMN_BLOCK,)
         self._column_kernel(name, dtype)(grid, (COLUMN_BLOCK,), args)
 
@@ -324,8 +477,9 @@ class GpuKernels:
         args = {"dA": dA, "A": A, "Z": Z, "slope": slope}
         return self._act_backward[name](*[args[p] for p in BACKWARD_SPEC[name][0]])
 
-    def softmax(self, Z, b=None):
-        """Column softmax of ``Z (n, m)`` (``Z += b`` first when ``b`` is given).
+    def softmax(self, Z, b=None, groups=False):
+        """Column softmax of ``Z (n, m)`` (``Z += b`` first when ``b`` is given); ``groups``:
+        the column-group kernel (for many classes) instead of one thread per column.
 
         Returns ``(Z, A)``: ``Z`` is the array that holds the biased logits (a contiguous copy
         when the given ``Z`` had to be copied).
@@ -338,10 +492,10 @@ class GpuKernels:
         bias = Z if b is None else self.cp.ascontiguousarray(b, dtype=Z.dtype)
         i32 = np.int32
         self._launch_columns("xpnet_softmax_fwd", Z.dtype, m,
-                             (Z, i32(ldz), bias, i32(b is not None), A, i32(n), i32(m)))
+                             (Z, i32(ldz), bias, i32(b is not None), A, i32(n), i32(m)), groups)
         return Z, A
 
-    def softmax_backward(self, dA, A):
+    def softmax_backward(self, dA, A, groups=False):
         """``dZ = A * (dA - sum(dA * A, axis=0))`` (the softmax Jacobian-vector product)."""
         dA, ldd = self.rows(dA)
         A, lda = self.rows(A)
@@ -350,11 +504,11 @@ class GpuKernels:
         if n and m:
             i32 = np.int32
             self._launch_columns("xpnet_softmax_bwd", A.dtype, m,
-                                 (dA, i32(ldd), A, i32(lda), dZ, i32(n), i32(m)))
+                                 (dA, i32(ldd), A, i32(lda), dZ, i32(n), i32(m)), groups)
         return dZ
 
     # ------------------------------------------------------------------ losses
-    def softmax_xent(self, Z, A, Y):
+    def softmax_xent(self, Z, A, Y, groups=False):
         """Per-column cross-entropy from the logits and ``dZ = A - Y``; returns both.
 
         ``Z, A, Y (C, m)``; the losses are ``(m,)`` and ``dZ`` is ``(C, m)``, both contiguous.
@@ -369,7 +523,7 @@ class GpuKernels:
             i32 = np.int32
             self._launch_columns("xpnet_softmax_xent", Z.dtype, m,
                                  (Z, i32(ldz), A, i32(lda), Y, i32(ldy), loss, dZ, i32(n),
-                                  i32(m)))
+                                  i32(m)), groups)
         return loss, dZ
 
     def bce_mean(self, Z, Y, denom):
