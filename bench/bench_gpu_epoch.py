@@ -1,4 +1,4 @@
-"""One training epoch on a GPU: xpnet's cupy backend against PyTorch eager on the same GPU.
+"""One training epoch on a GPU: xpnet's cupy backend against PyTorch's strongest settings.
 
     python bench/bench_gpu_epoch.py                      # batch 128, 1024, 8192 on the GPU
     python bench/bench_gpu_epoch.py --batch-sizes 256 --hidden 1024 1024 --json out.json
@@ -13,6 +13,17 @@ The time of an epoch includes that one read and a device synchronize. The first 
 epochs (kernel compilation, cuBLAS start-up) are not counted; the median of the next
 ``--epochs`` is reported, with the ratio ``xpnet / torch`` (below 1: xpnet is faster) and the
 final costs of both as a check that they computed the same thing.
+
+PyTorch runs in four settings (``--peers``): ``eager`` (default Adam), ``fused`` (``Adam(
+fused=True)``), ``graph`` (the whole step, forward, loss, backward and ``Adam(capturable=True,
+fused=True)``, captured in one ``torch.cuda.CUDAGraph`` after PyTorch's side-stream warm-up, the
+weights and Adam's state then put back to the initial ones; the last partial batch runs
+eagerly, as on the xpnet side) and ``compile`` (``torch.compile(model,
+mode="reduce-overhead")`` with the fused Adam). A setting that cannot run on the machine is
+reported as ``n/a`` with its reason. ``xpnet/best`` is xpnet's time over the fastest PyTorch
+setting at that batch size. With ``--keep-prob P`` below 1 (default 0.8) every side runs again
+with dropout on the hidden layers (xpnet's ``keep_prob``, PyTorch's ``Dropout(1 - P)``; the
+masks differ, so the costs do too) and xpnet's dropout epoch is compared with its plain one.
 
 TF32 is off on both sides unless ``--tf32``. ``--device cpu`` runs the numpy backend against
 PyTorch on the CPU: it only checks that the script works; its numbers say nothing about GPUs.
@@ -52,6 +63,11 @@ def parse_args(argv=None):
     p.add_argument("--device", choices=["gpu", "cpu"], default="gpu")
     p.add_argument("--no-eager", action="store_true",
                    help="skip the xpnet row without CUDA graphs (XPNET_CUDA_GRAPH=0)")
+    p.add_argument("--peers", nargs="+", choices=TORCH_PEERS, default=list(TORCH_PEERS),
+                   help="the PyTorch settings to time (default: all)")
+    p.add_argument("--keep-prob", type=float, default=0.8,
+                   help="also time every side with dropout at this keep probability on the "
+                        "hidden layers (1: no dropout rows)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     args = p.parse_args(argv)
@@ -60,6 +76,8 @@ def parse_args(argv=None):
             p.error(f"--{name} must be at least 1")
     if min(args.batch_sizes + args.hidden) < 1 or args.warmup < 0:
         p.error("batch sizes and hidden sizes must be positive; --warmup must be >= 0")
+    if not 0 < args.keep_prob <= 1:
+        p.error(f"--keep-prob must be in (0, 1], got {args.keep_prob}")
     return args
 
 
@@ -103,17 +121,30 @@ def permutations(args):
     return [rng.permutation(args.samples) for _ in range(args.warmup + args.epochs)]
 
 
-def run_xpnet(bk, X, y, batch, args):
+def run_xpnet(bk, X, y, batch, args, keep_prob=1.0):
     model = xpnet.NeuralNetwork(
         hidden=tuple(args.hidden), activation="relu", init="he", optimizer="adam",
         learning_rate=args.learning_rate, batch_size=batch, epochs=args.warmup + args.epochs,
-        normalize=False, seed=args.seed, dtype=args.dtype, backend=bk)
+        normalize=False, seed=args.seed, dtype=args.dtype, backend=bk, keep_prob=keep_prob)
     model.fit(X, y)
     times = model.history_["epoch_time"][args.warmup:]
     return statistics.median(times), model.history_["cost"][-1]
 
 
-def run_torch(torch, device, X, y, batch, args):
+#: PyTorch's settings compared, weakest first: eager with the default (foreach) Adam, eager
+#: with the fused Adam kernel, the whole step (forward, loss, backward, Adam) captured in one
+#: CUDA graph with capturable Adam, and torch.compile(mode="reduce-overhead") (CUDA graphs of
+#: the compiled forward and backward) with the fused Adam.
+TORCH_PEERS = ("eager", "fused", "graph", "compile")
+
+
+class PeerUnavailable(RuntimeError):
+    """This PyTorch setting cannot run here (the reason is the message)."""
+
+
+def torch_model(torch, device, args, keep_prob):
+    """The network in PyTorch with xpnet's initial weights (``Dropout`` after each hidden ReLU
+    when ``keep_prob < 1``)."""
     arch = Architecture((args.features,) + tuple(args.hidden) + (args.classes,), "relu",
                         "softmax")
     params = initialize_parameters(arch, "he", args.seed, args.dtype, "numpy").to_numpy()
@@ -124,22 +155,65 @@ def run_torch(torch, device, X, y, batch, args):
         with torch.no_grad():
             lin.weight.copy_(torch.as_tensor(params[f"W{k}"]))
             lin.bias.copy_(torch.as_tensor(params[f"b{k}"][:, 0]))
-        layers += [lin, torch.nn.ReLU()] if k < arch.L else [lin]
-    model = torch.nn.Sequential(*layers).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=args.learning_rate, betas=(0.9, 0.999),
-                           eps=1e-8)
+        layers.append(lin)
+        if k < arch.L:
+            layers.append(torch.nn.ReLU())
+            if keep_prob < 1:
+                layers.append(torch.nn.Dropout(1 - keep_prob))
+    return torch.nn.Sequential(*layers).to(device)
+
+
+def torch_adam(torch, model, args, peer, device):
+    kw = {"lr": args.learning_rate, "betas": (0.9, 0.999), "eps": 1e-8}
+    if peer in ("fused", "compile", "graph") and device.type == "cuda":
+        kw["fused"] = True
+    if peer == "graph":
+        kw["capturable"] = True
+    return torch.optim.Adam(model.parameters(), **kw)
+
+
+def run_torch(torch, device, X, y, batch, args, peer="eager", keep_prob=1.0):
+    """Median seconds per epoch and the final cost of PyTorch setting ``peer``; raises
+    PeerUnavailable where that setting cannot run here."""
+    if peer == "graph" and device.type != "cuda":
+        raise PeerUnavailable("CUDA graphs need a CUDA device")
+    model = torch_model(torch, device, args, keep_prob)
+    opt = torch_adam(torch, model, args, peer, device)
+    dt = getattr(torch, args.dtype)
     Xd = torch.as_tensor(X, dtype=dt, device=device)
     yd = torch.as_tensor(y, dtype=torch.long, device=device)
+    loss_of = torch.nn.functional.cross_entropy
+    forward = model
+    if peer == "compile":
+        try:
+            forward = torch.compile(model, mode="reduce-overhead")
+        except Exception as exc:  # no inductor/triton for this device
+            raise PeerUnavailable(f"torch.compile: {type(exc).__name__}: {exc}") from None
+    graph = _captured_step(torch, model, opt, Xd, yd, batch, loss_of) if peer == "graph" \
+        else None
     m, times, cost = X.shape[0], [], None
     for perm in permutations(args):
         t0 = time.perf_counter()
         idx = torch.as_tensor(perm, device=device)
         Xs, ys = Xd[idx], yd[idx]
-        total = torch.zeros((), dtype=dt, device=device)
+        total = torch.zeros((), dtype=dt, device=device) if graph is None else graph.total
+        if graph is not None:
+            total.zero_()
         for start in range(0, m, batch):
             stop = min(start + batch, m)
-            loss = torch.nn.functional.cross_entropy(model(Xs[start:stop]), ys[start:stop])
-            opt.zero_grad(set_to_none=True)
+            if graph is not None and stop - start == batch:
+                graph.x.copy_(Xs[start:stop])
+                graph.y.copy_(ys[start:stop])
+                graph.graph.replay()
+                continue
+            try:
+                loss = loss_of(forward(Xs[start:stop]), ys[start:stop])
+            except Exception as exc:  # torch.compile fails at the first call, not before
+                if peer == "compile" and cost is None and start == 0:
+                    raise PeerUnavailable(f"torch.compile: {type(exc).__name__}: "
+                                          f"{str(exc).splitlines()[0][:200]}") from None
+                raise
+            opt.zero_grad(set_to_none=graph is None)
             loss.backward()
             opt.step()
             total += loss.detach() * (stop - start)
@@ -150,12 +224,101 @@ def run_torch(torch, device, X, y, batch, args):
     return statistics.median(times[args.warmup:]), cost
 
 
+class _Graph:
+    """The whole training step of one full batch captured as a CUDA graph: static input
+    buffers ``x``, ``y`` and the epoch's cost accumulator ``total``, all written in place."""
+
+    def __init__(self, graph, x, y, total):
+        self.graph, self.x, self.y, self.total = graph, x, y, total
+
+
+def _captured_step(torch, model, opt, Xd, yd, batch, loss_of):
+    """PyTorch's recipe for whole-network capture: a few warm-up steps on a side stream (they
+    allocate the optimizer state and the gradients), the weights and Adam's state put back to
+    their initial values in place, then forward, loss, backward and ``opt.step()`` captured."""
+    x, y = Xd[:batch].clone(), yd[:batch].clone()
+    total = torch.zeros((), dtype=Xd.dtype, device=Xd.device)
+    initial = [p.detach().clone() for p in model.parameters()]
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            opt.zero_grad(set_to_none=True)
+            loss_of(model(x), y).backward()
+            opt.step()
+    torch.cuda.current_stream().wait_stream(side)
+    with torch.no_grad():
+        for p, value in zip(model.parameters(), initial):
+            p.copy_(value)
+        for state in opt.state.values():
+            for value in state.values():
+                value.zero_()
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        loss = loss_of(model(x), y)
+        loss.backward()
+        opt.step()
+        total.add_(loss.detach() * batch)
+    return _Graph(graph, x, y, total)
+
+
 def describe(bk, torch, device):
     info = bk.info() if hasattr(bk, "info") else {"backend": bk.name, "device": bk.device}
     gpu = torch.cuda.get_device_name(0) if device.type == "cuda" else platform.processor()
     return {"xpnet": xpnet.__version__, "xpnet_backend": info, "torch": torch.__version__,
             "torch_device": gpu or device.type, "python": platform.python_version(),
             "numpy": np.__version__}
+
+
+def time_row(bks, torch, device, X, y, batch, args, keep_prob):
+    """``{side: (seconds per epoch, final cost) or the reason it could not run}``."""
+    row = {name: run_xpnet(bk, X, y, batch, args, keep_prob) for name, bk in bks.items()}
+    for peer in args.peers:
+        try:
+            row[f"torch {peer}"] = run_torch(torch, device, X, y, batch, args, peer, keep_prob)
+        except PeerUnavailable as exc:
+            row[f"torch {peer}"] = str(exc)
+    return row
+
+
+def print_table(title, rows, sides):
+    """One line per batch size: ms per epoch of each side, xpnet over the best PyTorch."""
+    print(f"\n{title}")
+    print(f"{'batch':>6} " + " ".join(f"{s:>14}" for s in sides)
+          + f" {'xpnet/best':>11} {'best torch':>14}")
+    for batch, row in rows:
+        cells = [f"{row[s][0] * 1e3:>14.2f}" if isinstance(row[s], tuple) else f"{'n/a':>14}"
+                 for s in sides]
+        best = best_torch(row)
+        ratio = f"{row['xpnet'][0] / row[best][0]:>11.3f}" if best else f"{'-':>11}"
+        print(f"{batch:>6} " + " ".join(cells) + f" {ratio} {best or '-':>14}", flush=True)
+    for batch, row in rows:
+        for side in sides:
+            if not isinstance(row[side], tuple):
+                print(f"  batch {batch}, {side}: not run: {row[side]}")
+
+
+def best_torch(row):
+    timed = [(v[0], k) for k, v in row.items() if k.startswith("torch") and isinstance(v, tuple)]
+    return min(timed)[1] if timed else None
+
+
+def as_json(rows):
+    out = []
+    for batch, row in rows:
+        entry = {"batch_size": batch}
+        for side, value in row.items():
+            key = side.replace(" ", "_")
+            if isinstance(value, tuple):
+                entry[f"{key}_s_per_epoch"], entry[f"{key}_final_cost"] = value
+            else:
+                entry[f"{key}_unavailable"] = value
+        best = best_torch(row)
+        entry["best_torch"] = best
+        entry["xpnet_over_best_torch"] = row["xpnet"][0] / row[best][0] if best else None
+        out.append(entry)
+    return out
 
 
 def main(argv=None):
@@ -170,28 +333,26 @@ def main(argv=None):
           f"median of {args.epochs} epochs after {args.warmup} warm-up")
     if args.device == "cpu":
         print("--device cpu: a check of this script; these times say nothing about GPUs")
-    eager = "eager" in bks
-    print(f"{'batch':>6} {'xpnet ms':>9} {'eager ms':>9} {'torch ms':>9} {'xpnet/torch':>12} "
-          f"{'eager/torch':>12} {'xpnet cost':>11} {'torch cost':>11}")
-    rows = []
-    for batch in args.batch_sizes:
-        t_x, c_x = run_xpnet(bks["xpnet"], X, y, batch, args)
-        t_e, c_e = run_xpnet(bks["eager"], X, y, batch, args) if eager else (None, None)
-        t_t, c_t = run_torch(torch, device, X, y, batch, args)
-        rows.append({"batch_size": batch, "xpnet_s_per_epoch": t_x,
-                     "xpnet_eager_s_per_epoch": t_e, "torch_s_per_epoch": t_t,
-                     "xpnet_over_torch": t_x / t_t,
-                     "eager_over_torch": t_e / t_t if eager else None,
-                     "xpnet_final_cost": c_x, "xpnet_eager_final_cost": c_e,
-                     "torch_final_cost": c_t})
-        e_ms = f"{t_e * 1e3:>9.2f}" if eager else f"{'-':>9}"
-        e_ratio = f"{t_e / t_t:>12.3f}" if eager else f"{'-':>12}"
-        print(f"{batch:>6} {t_x * 1e3:>9.2f} {e_ms} {t_t * 1e3:>9.2f} {t_x / t_t:>12.3f} "
-              f"{e_ratio} {c_x:>11.4e} {c_t:>11.4e}", flush=True)
+    sides = list(bks) + [f"torch {p}" for p in args.peers]
+    plain = [(b, time_row(bks, torch, device, X, y, b, args, 1.0)) for b in args.batch_sizes]
+    print_table("ms per epoch, no dropout (same initial weights, batch order and cost)", plain,
+                sides)
+    for batch, row in plain:
+        costs = ", ".join(f"{k} {v[1]:.6e}" for k, v in row.items() if isinstance(v, tuple))
+        print(f"  batch {batch} final costs: {costs}")
+    dropout = []
+    if args.keep_prob < 1:
+        dropout = [(b, time_row(bks, torch, device, X, y, b, args, args.keep_prob))
+                   for b in args.batch_sizes]
+        print_table(f"ms per epoch, dropout keep_prob={args.keep_prob:g} on the hidden layers",
+                    dropout, sides)
+        for (batch, row), (_, base) in zip(dropout, plain):
+            print(f"  batch {batch}: xpnet dropout / no dropout = "
+                  f"{row['xpnet'][0] / base['xpnet'][0]:.3f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "environment": env, "results": rows}, f, indent=2,
-                      default=str)
+            json.dump({"args": vars(args), "environment": env, "results": as_json(plain),
+                       "dropout": as_json(dropout)}, f, indent=2, default=str)
         print(f"wrote {args.json}")
     return 0
 
