@@ -103,8 +103,8 @@ class _Param:
         self.type, self.name = tokens[-2:]
         self.raw = "raw" in tokens[:-2]
         self.is_input = is_input
-        if self.raw:
-            raise NotImplementedError("raw parameters are not emulated")
+        if self.raw and not is_input:
+            raise NotImplementedError("raw output parameters are not emulated")
         self.placeholder = len(self.type) == 1
         if not self.placeholder and self.type not in CTYPE:
             raise ValueError(f"unsupported parameter type {self.type!r}")
@@ -168,7 +168,7 @@ class ElementwiseKernel:
         nargs = len(self.params)
         if len(args) not in (self.nin, nargs):
             raise TypeError(f"Wrong number of arguments for {self.name!r}")
-        arrays = [a for a in args if isinstance(a, np.ndarray)]
+        arrays = [a for p, a in zip(self.params, args) if isinstance(a, np.ndarray) and not p.raw]
         if not arrays:
             raise ValueError("Loop size is undecided.")
         shape = np.broadcast_shapes(*[a.shape for a in arrays])
@@ -195,6 +195,8 @@ class ElementwiseKernel:
             ct = CTYPE[_dtype_of(p, bound).name]
             if kind == "scalar":
                 params.append(f"const {ct} {p.name}")
+            elif p.raw:                      # indexed by the kernel itself: name[k]
+                params.append(f"const {ct}* {p.name}")
             elif p.is_input:
                 params.append(f"const {ct}* xpemu_{p.name}")
                 body.append(f"const {ct} &{p.name} = xpemu_{p.name}[i];")
@@ -215,7 +217,11 @@ class ElementwiseKernel:
             if kind == "scalar":
                 c_args.append(_pass_scalar(a, dt))
                 continue
-            if p.is_input:
+            if p.raw:
+                if a.dtype != dt or not a.flags.c_contiguous:
+                    raise TypeError(f"raw {p.name}: a C-contiguous {dt} array is emulated")
+                buf = a
+            elif p.is_input:
                 buf = np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dt)
             elif a.flags.c_contiguous and a.dtype == dt:
                 buf = a

@@ -3,8 +3,10 @@
 On the CPU: ``GraphStep``'s sequence (eager warm-up, one capture, replays; eager for good when
 capture fails) against a stand-in for CuPy's streams, pools and graphs, the training loop's use
 of ``step_runner`` (full batches through the runner, told when they draw dropout masks, the last
-partial batch eagerly, one runner per fit) and the settings. On a GPU: a fit with CUDA graphs equals the same
-fit without them, bit for bit, and really replays.
+partial batch eagerly, one runner per fit), the dropout seeds fed to a recorded step (the eager
+step's seeds, in its order; the Generator rewound when capture fails) and the settings. On a
+GPU: a fit with CUDA graphs equals the same fit without them, bit for bit, dropout included, and
+really replays.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 from conftest import require_cupy_gpu
 from xpnet import NeuralNetwork, backends
 from xpnet.backends import cupy_backend
-from xpnet.backends.cuda_graph import GraphStep
+from xpnet.backends.cuda_graph import SEED_SLOTS, GraphStep, SeedFeed, capturing
 from xpnet.backends.numpy_backend import NumpyBackend
 
 
@@ -194,11 +196,80 @@ def test_dropout_steps_reach_the_runner_marked_as_drawing():
     ref = NeuralNetwork(hidden=(6,), keep_prob=0.8, batch_size=32, epochs=2, seed=0,
                         backend="numpy").fit(X, y)
     assert model.history_["cost"] == ref.history_["cost"]
-    # A CUDA graph would replay the first step's masks: the cupy backend runs such steps as
-    # plain calls.
-    fake = types.SimpleNamespace(cuda_graph=True, xp=None)
+    # A CUDA graph would replay the first step's masks: unless its seeds are fed to the
+    # device (graph_draws, opt-in), the cupy backend runs such steps as plain calls.
+    fake = types.SimpleNamespace(cuda_graph=True, graph_draws=False, xp=None)
     step = object()
     assert cupy_backend.CupyBackend.step_runner(fake, step, draws=True) is step
+    fake.graph_draws, fake.xp = True, fake_cupy([])[0]
+    fake.xp.zeros = np.zeros
+    runner = cupy_backend.CupyBackend.step_runner(fake, step, draws=True)
+    assert isinstance(runner, GraphStep) and isinstance(runner.feed, SeedFeed)
+    assert cupy_backend.CupyBackend.step_runner(fake, step, draws=False).feed is None
+
+
+def _dropout_step(cp, stream, rng, used, masks=2):
+    """A stand-in for a training step drawing ``masks`` dropout masks: eagerly it draws each
+    seed itself; while captured it takes a slot of the feed, and the recorded "kernel" (run
+    by the fake graph's replay) reads the seed from the device array when it runs."""
+    slots = []
+
+    def step():
+        feed = capturing.feed if stream.capturing else None
+        if feed is None:
+            used.extend(int(rng.integers(0, 2 ** 63)) for _ in range(masks))
+        else:
+            slots[:] = [feed.take(rng) for _ in range(masks)]
+
+    def replay():
+        used.extend(int(runner.feed.device[k]) for k in slots)
+
+    stream.replay = replay
+    runner = GraphStep(cp, step, feed=SeedFeed(cp))
+    return runner
+
+
+def test_a_recorded_dropout_step_uses_the_seeds_an_eager_step_would_draw():
+    log, used = [], []
+    cp, stream = fake_cupy(log)
+    cp.zeros = np.zeros
+    rng = np.random.default_rng(7)
+    runner = _dropout_step(cp, stream, rng, used)
+    for _ in range(5):
+        runner()
+    assert runner.mode == "replaying"
+    reference = np.random.default_rng(7)
+    assert used == [int(reference.integers(0, 2 ** 63)) for _ in range(10)]
+    assert capturing.feed is None                   # only while the step is captured
+
+
+def test_a_failed_dropout_capture_rewinds_the_generator():
+    log, used = [], []
+    cp, stream = fake_cupy(log, fail_end=True)
+    cp.zeros = np.zeros
+    rng = np.random.default_rng(3)
+    runner = _dropout_step(cp, stream, rng, used)
+    runner()
+    with pytest.warns(RuntimeWarning, match="CUDA graph failed"):
+        runner()
+    runner()
+    assert runner.mode == "eager"
+    reference = np.random.default_rng(3)
+    assert used == [int(reference.integers(0, 2 ** 63)) for _ in range(6)]
+
+
+def test_a_step_drawing_more_masks_than_the_feed_holds_runs_eagerly():
+    log, used = [], []
+    cp, stream = fake_cupy(log)
+    cp.zeros = np.zeros
+    rng = np.random.default_rng(5)
+    runner = _dropout_step(cp, stream, rng, used, masks=SEED_SLOTS + 1)
+    runner()
+    with pytest.warns(RuntimeWarning, match=f"at most {SEED_SLOTS} dropout masks"):
+        runner()
+    assert runner.mode == "eager"
+    reference = np.random.default_rng(5)
+    assert used == [int(reference.integers(0, 2 ** 63)) for _ in range(2 * (SEED_SLOTS + 1))]
 
 
 def test_cuda_graph_setting(monkeypatch):
@@ -220,14 +291,17 @@ def test_cuda_graph_setting(monkeypatch):
 def gpu_pair():
     require_cupy_gpu()
     backends._reset_for_tests()
-    return cupy_backend.create(cuda_graph=True), cupy_backend.create(cuda_graph=False)
+    return (cupy_backend.create(cuda_graph=True, graph_draws=True),
+            cupy_backend.create(cuda_graph=False))
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("config", [
     dict(hidden=(32, 16), activation="relu", optimizer="adam"),
     dict(hidden=(24,), activation="tanh", optimizer="momentum", batch_norm=True, l2=0.01),
-    dict(hidden=(16,), activation="sigmoid", optimizer="rmsprop", dtype="float64")])
+    dict(hidden=(16,), activation="sigmoid", optimizer="rmsprop", dtype="float64"),
+    dict(hidden=(32, 16), activation="relu", optimizer="adam", keep_prob=0.8),
+    dict(hidden=(24,), activation="tanh", optimizer="adam", keep_prob=[0.7], batch_norm=True)])
 def test_a_fit_with_cuda_graphs_equals_one_without(gpu_pair, config):
     graphs, eager = gpu_pair
     assert graphs.cuda_graph and not eager.cuda_graph

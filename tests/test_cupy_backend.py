@@ -469,6 +469,39 @@ def test_device_uniform_matches_its_reference_bit_for_bit(bk, dtype):
     assert bk.to_numpy(bk.uniform(rng_a, (0, 4), dtype)).shape == (0, 4)
 
 
+def test_a_recorded_dropout_draw_reads_its_seed_from_the_device(bk, dtype, monkeypatch):
+    """While a step is captured, ``uniform`` takes a slot of the feed (the seed drawn from the
+    host Generator as an eager draw would) and its kernel reads the seed from the device when
+    it runs: with the seed copied there, the draws are the eager ones, bit for bit."""
+    from xpnet.backends.cuda_graph import SeedFeed, capturing
+    feed = SeedFeed(bk.xp)
+    rng, reference = np.random.default_rng(4), np.random.default_rng(4)
+    monkeypatch.setattr(capturing, "feed", feed, raising=False)
+    bk.uniform(rng, (7, 9), dtype)                  # recorded: the seed is not there yet
+    bk.uniform(rng, (3, 2), dtype)
+    monkeypatch.setattr(capturing, "feed", None)
+    seeds = [int(reference.integers(0, 2 ** 63)) for _ in range(2)]
+    assert feed.seeds == seeds and feed.rngs == [rng, rng]
+    feed.upload()
+    for slot, shape in enumerate([(7, 9), (3, 2)]):
+        np.testing.assert_array_equal(
+            bk.to_numpy(bk.kernels.uniform_fed(feed.device, slot, shape, dtype)),
+            gpu.uniform_reference(seeds[slot], shape, dtype))
+    feed.draw()                                      # the next step's seeds, same order
+    assert feed.seeds == [int(reference.integers(0, 2 ** 63)) for _ in range(2)]
+
+
+def test_recording_dropout_steps_is_opt_in_and_needs_graphs(bk, monkeypatch):
+    assert bk.info()["cuda_graph_dropout"] is False
+    with pytest.raises(TypeError, match="graph_draws takes True, False or None"):
+        cupy_backend.CupyBackend(bk.xp, graph_draws="yes")
+    monkeypatch.setenv("XPNET_CUDA_GRAPH_DRAWS", "1")
+    again = cupy_backend.CupyBackend(bk.xp)
+    assert again.graph_draws is again.cuda_graph     # on only where graphs are (no cuBLAS here)
+    step = object()
+    assert again.step_runner(step, draws=True) is step
+
+
 def test_host_rng_option_gives_the_cpu_backends_draws(bk, dtype):
     host = cupy_backend.CupyBackend(bk.xp, tf32=bk.tf32, device_rng=False)
     assert not host.uniform_on_device

@@ -20,24 +20,81 @@ What makes that correct (the training loop's side of the contract, ``Backend.ste
   (the gather) and precede what it queues next (the optimizer) with no host sync, whichever
   stream that is (the legacy default, per-thread default, or the user's own).
 
+Dropout steps (``SeedFeed``, opt-in): each mask's seed is drawn on the host from the fit's
+Generator, as an eager step draws it, but the recorded kernel reads it from a device array; before
+each replay the runner draws the step's seeds afresh, in the same order and from the same
+Generators, and copies them there (one small host-to-device copy on the caller's stream). So a
+replayed dropout step uses exactly the masks the eager step would have drawn.
+
 If capture fails (a CuPy or driver that refuses some call during capture), the step warns once
 and runs eagerly from then on: slower, never wrong.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 
+import numpy as np
+
 from .base import RecordedStep
+
+#: Dropout masks one recorded step may draw (one per hidden layer with dropout).
+SEED_SLOTS = 64
+
+
+class SeedFeed:
+    """The dropout seeds of one recorded step: ``device (SEED_SLOTS,) uint64`` that the
+    recorded kernels read, and the Generators they are drawn from, in the step's order."""
+
+    def __init__(self, cp):
+        self.cp = cp
+        self.device = cp.zeros((SEED_SLOTS,), dtype=np.uint64)
+        self.rngs, self.seeds, self._states = [], [], {}
+
+    def take(self, rng):
+        """While the step is captured: draw the next seed from ``rng`` (as an eager draw
+        would) and return the slot the recorded kernel reads it from."""
+        if len(self.rngs) == SEED_SLOTS:
+            raise RuntimeError(f"a recorded step draws at most {SEED_SLOTS} dropout masks")
+        self._states.setdefault(id(rng), (rng, rng.bit_generator.state))
+        self.rngs.append(rng)
+        self.seeds.append(int(rng.integers(0, 2 ** 63)))
+        return len(self.rngs) - 1
+
+    def draw(self):
+        """The next step's seeds, from the same Generators in the same order."""
+        self.seeds = [int(rng.integers(0, 2 ** 63)) for rng in self.rngs]
+
+    def upload(self):
+        """Copy the seeds to the device, on the current stream (before the replay)."""
+        host = np.zeros(SEED_SLOTS, dtype=np.uint64)
+        host[:len(self.seeds)] = self.seeds
+        if hasattr(self.device, "set"):     # cupy.ndarray: one copy on the current stream
+            self.device.set(host)
+        else:                               # the tests' CPU stand-in for CuPy (NumPy arrays)
+            self.device[...] = host
+
+    def rewind(self):
+        """Give the Generators back the state they had before the capture (a failed capture
+        then runs eagerly with the very seeds an eager step draws) and forget the slots."""
+        for rng, state in self._states.values():
+            rng.bit_generator.state = state
+        self.rngs, self.seeds, self._states = [], [], {}
+
+
+#: The feed of the step being captured by this thread (``CupyBackend.uniform`` reads it).
+capturing = threading.local()
 
 
 class GraphStep(RecordedStep):
     """``RecordedStep`` whose recording is a CUDA graph (capture fails -> ``"eager"``)."""
 
-    def __init__(self, cp, step, warmup=1):
+    def __init__(self, cp, step, warmup=1, feed=None):
         super().__init__(step, warmup)
         self.cp = cp
         self.graph = None
+        self.feed = feed
         self.stream = cp.cuda.Stream()
         self.pool = cp.cuda.MemoryPool()
 
@@ -48,6 +105,9 @@ class GraphStep(RecordedStep):
     def __call__(self):
         current = self.cp.cuda.get_current_stream()
         if self.graph is not None:
+            if self.feed is not None:
+                self.feed.draw()
+                self.feed.upload()
             self.graph.launch(stream=current)
             return
         if self.error is not None:
@@ -68,17 +128,22 @@ class GraphStep(RecordedStep):
             self.step()  # capture records without running: this call's work is still to do
         else:
             self.graph = graph
+            if self.feed is not None:
+                self.feed.upload()          # the seeds the capture call drew
             graph.launch(stream=current)
 
     def _capture(self):
         """The recorded graph, or None (with ``error`` set and one warning) if capture failed."""
         stream = self.stream
         stream.begin_capture()
+        capturing.feed = self.feed
         try:
             self.step()
         except Exception as exc:  # CUDA/CuPy raise several unrelated types here
             self._end_broken_capture()
             return self._give_up(exc)
+        finally:
+            capturing.feed = None
         try:
             return stream.end_capture()
         except Exception as exc:
@@ -92,6 +157,8 @@ class GraphStep(RecordedStep):
 
     def _give_up(self, exc):
         self.error = exc
+        if self.feed is not None:
+            self.feed.rewind()
         warnings.warn(f"recording the training step as a CUDA graph failed "
                       f"({type(exc).__name__}: {exc}); training goes on without it "
                       f"(set XPNET_CUDA_GRAPH=0 to skip the attempt)", RuntimeWarning,

@@ -33,7 +33,8 @@ from ..kernels.cublas import Gemm
 from . import BackendUnavailable
 from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS, check_kernel_table
 from ..ops.activations import Softmax
-from .cuda_graph import GraphStep
+from .cuda_graph import GraphStep, SeedFeed
+from .cuda_graph import capturing as _capturing
 from .array_backend import ArrayBackend
 from .base import env_flag, np_dtype
 
@@ -118,7 +119,9 @@ class CupyBackend(ArrayBackend):
     generator seeded by the host Generator (default); False draws on the host, giving the same
     masks as the CPU backends at the cost of one host-to-device copy per mask.
     ``cuda_graph``: replay static training steps as CUDA graphs (None: ``XPNET_CUDA_GRAPH``,
-    default on where CuPy supports capture).
+    default on where CuPy supports capture). ``graph_draws``: also record steps with dropout,
+    their seeds fed to the device before each replay (``cuda_graph.SeedFeed``; None:
+    ``XPNET_CUDA_GRAPH_DRAWS``, default off until it has been measured on a GPU).
     """
 
     name = "cupy"
@@ -133,7 +136,7 @@ class CupyBackend(ArrayBackend):
     #: also the fallback, with one warning, where they fail to compile or launch).
     group_kernels = True
 
-    def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None):
+    def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None, graph_draws=None):
         super().__init__(cp)
         self.kernels = gpu.GpuKernels(cp)
         self.device = describe_device(cp)
@@ -143,6 +146,11 @@ class CupyBackend(ArrayBackend):
             raise TypeError(f"cuda_graph takes True, False or None, got {wanted!r}")
         self.gemm = _load_gemm(cp)
         self.cuda_graph = bool(wanted) and self.gemm is not None and graphs_supported(cp)
+        draws = env_flag("XPNET_CUDA_GRAPH_DRAWS", default=False) if graph_draws is None \
+            else graph_draws
+        if not isinstance(draws, (bool, np.bool_)):
+            raise TypeError(f"graph_draws takes True, False or None, got {draws!r}")
+        self.graph_draws = bool(draws) and self.cuda_graph and self.device_rng
         self.tf32 = False
         self._pending_delta = None
         self.set_tf32(env_flag("XPNET_TF32") if tf32 is None else tf32)
@@ -198,7 +206,7 @@ class CupyBackend(ArrayBackend):
                 "cuda_driver": _cuda_version(int(rt.driverGetVersion())),
                 "tf32": self.tf32, "device_rng": self.device_rng,
                 "matmul": "cupy.matmul" if self.gemm is None else "cuBLAS gemm (ctypes)",
-                "cuda_graph": self.cuda_graph}
+                "cuda_graph": self.cuda_graph, "cuda_graph_dropout": self.graph_draws}
 
     def __repr__(self):
         return (f"<xpnet backend 'cupy' on {self.device}, tf32={'on' if self.tf32 else 'off'}, "
@@ -213,9 +221,13 @@ class CupyBackend(ArrayBackend):
         self.xp.cuda.get_current_stream().synchronize()
 
     def uniform(self, rng, shape, dtype="float32"):
-        """Uniform [0, 1) draws; on the device from one seed drawn from the host ``rng``."""
+        """Uniform [0, 1) draws; on the device from one seed drawn from the host ``rng`` (read
+        from the device by the kernel while a dropout step is recorded: ``SeedFeed``)."""
         if not self.device_rng:
             return super().uniform(rng, shape, dtype)
+        feed = getattr(_capturing, "feed", None)
+        if feed is not None:
+            return self.kernels.uniform_fed(feed.device, feed.take(rng), shape, np_dtype(dtype))
         seed = int(rng.integers(0, 2 ** 63))
         return self.kernels.uniform(seed, shape, np_dtype(dtype))
 
@@ -227,9 +239,12 @@ class CupyBackend(ArrayBackend):
 
     def step_runner(self, step, draws=False):
         """``step`` recorded once as a CUDA graph and replayed (``GraphStep``) when
-        ``cuda_graph`` is on; ``step`` itself otherwise, and for a step with dropout draws (a
-        graph would replay the same masks)."""
-        return GraphStep(self.xp, step) if self.cuda_graph and not draws else step
+        ``cuda_graph`` is on; ``step`` itself otherwise. A step with dropout draws is recorded
+        only with ``graph_draws`` (its seeds fed before each replay), else run as plain calls
+        (a graph would replay the same masks)."""
+        if not self.cuda_graph or (draws and not self.graph_draws):
+            return step
+        return GraphStep(self.xp, step, feed=SeedFeed(self.xp) if draws else None)
 
     def _take_into_options(self, X, idx):
         """``cupy.take`` has no ``mode`` and wraps out-of-range indices instead of raising; no
@@ -378,10 +393,11 @@ def _smoke_test(backend):
             f"instead of -0.5; the GPU or driver is not working correctly")
 
 
-def create(tf32=None, device_rng=True, cuda_graph=None):
+def create(tf32=None, device_rng=True, cuda_graph=None, graph_draws=None):
     """The cupy backend on the current CUDA device; BackendUnavailable if it cannot run here."""
     cp = import_cupy()
     check_device(cp)
-    backend = CupyBackend(cp, tf32=tf32, device_rng=device_rng, cuda_graph=cuda_graph)
+    backend = CupyBackend(cp, tf32=tf32, device_rng=device_rng, cuda_graph=cuda_graph,
+                          graph_draws=graph_draws)
     _smoke_test(backend)
     return backend

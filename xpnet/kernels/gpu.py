@@ -406,6 +406,9 @@ class GpuKernels:
                                "a + b", "y = a / denom", "0", "xpnet_sq_err_mean")
         self._uniform = ek("uint64 seed", "T u", "u = xpnet_uniform01<T>(seed, i);",
                            "xpnet_uniform", preamble=RNG_PREAMBLE)
+        self._uniform_fed = ek("raw uint64 seeds, int32 slot", "T u",
+                               "u = xpnet_uniform01<T>(seeds[slot], i);", "xpnet_uniform_fed",
+                               preamble=RNG_PREAMBLE)
         self._sgd = ek("T grad, T lr", "T theta", "theta -= lr * grad;", "xpnet_sgd")
         self._momentum = ek(
             "T grad, T beta, T one_minus_beta, T step", "T theta, T v",
@@ -548,6 +551,15 @@ class GpuKernels:
         u = self.cp.empty(shape, dtype=dtype)
         if u.size:
             self._uniform(np.uint64(seed), u)
+        return u
+
+    def uniform_fed(self, seeds, slot, shape, dtype):
+        """``uniform(seeds[slot], shape, dtype)`` with the seed read from the device array
+        ``seeds (k,) uint64`` when the kernel runs, not passed at launch: a CUDA graph that
+        records it draws afresh on each replay once new seeds are copied there."""
+        u = self.cp.empty(shape, dtype=dtype)
+        if u.size:
+            self._uniform_fed(seeds, np.int32(slot), u)
         return u
 
     # ------------------------------------------------------- optimizer updates
