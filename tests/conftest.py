@@ -25,6 +25,15 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 TOL = {"float64": {"rtol": 1e-7, "atol": 0.0}, "float32": {"rtol": 1.3e-6, "atol": 1e-5}}
 
 
+def load_bench_script(name):
+    """The module ``bench/<name>.py`` (the benchmark scripts are not a package)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "bench", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def vectorized_backends():
     """Every available backend except the loops oracle (numpy, numba, cupy where they load)."""
     return [name for name in _backends.available_backends() if name != "loops"]

@@ -4,24 +4,18 @@ xpnet's cost; the settings a machine lacks are reported with their reason, not s
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+from conftest import load_bench_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+torch = pytest.importorskip("torch", reason="PyTorch is not installed")
 
 
 def load_bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_gpu_epoch", os.path.join(ROOT, "bench", "bench_gpu_epoch.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("bench_gpu_epoch")
 
 
 SMALL = ["--device", "cpu", "--samples", "300", "--features", "6", "--hidden", "8",

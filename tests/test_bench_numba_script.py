@@ -4,27 +4,20 @@ prints every row and ratio."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
 pytest.importorskip("numba")
 pytestmark = pytest.mark.numba
 
-from conftest import ROOT  # noqa: E402
+from conftest import load_bench_script  # noqa: E402
 
 SHAPE = (8, 64)
 
 
 @pytest.fixture(scope="module")
 def script():
-    spec = importlib.util.spec_from_file_location(
-        "bench_numba_epoch", os.path.join(ROOT, "bench", "bench_numba_epoch.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench_script("bench_numba_epoch")
 
 
 def test_floor_row_is_a_copy_then_a_product(script):
