@@ -15,7 +15,8 @@ from .._estimator import Estimator
 from ..backends import resolve
 from ..kernels.loops import logreg_gradient_loops
 from ..ops import LOSSES, losses
-from ..ops.activations import linear_activation_forward
+from ..ops.activations import Sigmoid, linear_activation_forward
+from ..ops.activations import forward as activation_forward
 from .hyperparameters import LOGISTIC
 from .weights import check_sample_weight
 
@@ -110,8 +111,7 @@ class LogisticRegression(Estimator):
     def predict_proba(self, X):
         """``(n_samples, 2)`` probabilities of ``classes_[0]`` and ``classes_[1]``."""
         z = self._z(X)
-        e = np.exp(-np.abs(z))
-        p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        p = activation_forward(resolve("numpy"), Sigmoid.name, z)   # split-branch, stable
         return np.column_stack([1 - p, p])
 
     def predict(self, X):
