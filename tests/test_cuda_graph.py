@@ -21,8 +21,10 @@ import pytest
 from conftest import require_cupy_gpu
 from xpnet import NeuralNetwork, backends
 from xpnet.backends import cupy_backend
-from xpnet.backends.cuda_graph import SEED_SLOTS, GraphStep, SeedFeed, capturing
+from xpnet.backends.cuda_graph import GraphStep
+from xpnet.backends.step_feed import SEED_SLOTS, StepClock, StepFeed, capturing
 from xpnet.backends.numpy_backend import NumpyBackend
+from xpnet.ops import optimizers as xopt
 
 
 # ------------------------------------------------------------- a stand-in for CuPy
@@ -197,15 +199,16 @@ def test_dropout_steps_reach_the_runner_marked_as_drawing():
                         backend="numpy").fit(X, y)
     assert model.history_["cost"] == ref.history_["cost"]
     # A CUDA graph would replay the first step's masks: unless its seeds are fed to the
-    # device (graph_draws, opt-in), the cupy backend runs such steps as plain calls.
-    fake = types.SimpleNamespace(cuda_graph=True, graph_draws=False, xp=None)
+    # device (whole_step, opt-in), the cupy backend runs such steps as plain calls.
+    fake = types.SimpleNamespace(cuda_graph=True, whole_step=False, xp=None)
     step = object()
     assert cupy_backend.CupyBackend.step_runner(fake, step, draws=True) is step
-    fake.graph_draws, fake.xp = True, fake_cupy([])[0]
+    fake.xp = fake_cupy([])[0]
+    assert cupy_backend.CupyBackend.step_runner(fake, step, draws=False).feed is None
+    fake.whole_step = True
     fake.xp.zeros = np.zeros
     runner = cupy_backend.CupyBackend.step_runner(fake, step, draws=True)
-    assert isinstance(runner, GraphStep) and isinstance(runner.feed, SeedFeed)
-    assert cupy_backend.CupyBackend.step_runner(fake, step, draws=False).feed is None
+    assert isinstance(runner, GraphStep) and isinstance(runner.feed, StepFeed)
 
 
 def _dropout_step(cp, stream, rng, used, masks=2):
@@ -219,13 +222,13 @@ def _dropout_step(cp, stream, rng, used, masks=2):
         if feed is None:
             used.extend(int(rng.integers(0, 2 ** 63)) for _ in range(masks))
         else:
-            slots[:] = [feed.take(rng) for _ in range(masks)]
+            slots[:] = [feed.take_seed(rng) for _ in range(masks)]
 
     def replay():
-        used.extend(int(runner.feed.device[k]) for k in slots)
+        used.extend(int(runner.feed.seeds[k]) for k in slots)
 
     stream.replay = replay
-    runner = GraphStep(cp, step, feed=SeedFeed(cp))
+    runner = GraphStep(cp, step, feed=StepFeed(cp))
     return runner
 
 
@@ -241,6 +244,34 @@ def test_a_recorded_dropout_step_uses_the_seeds_an_eager_step_would_draw():
     reference = np.random.default_rng(7)
     assert used == [int(reference.integers(0, 2 ** 63)) for _ in range(10)]
     assert capturing.feed is None                   # only while the step is captured
+
+
+def test_a_recorded_update_reads_the_scalars_of_the_clocks_step():
+    """The whole step: each replay first advances the loop's clock, then its scalars are made
+    from the live learning rate and step count, as the eager update would compute them."""
+    log, seen = [], []
+    cp, stream = fake_cupy(log)
+    cp.zeros = np.zeros
+    live = {"lr": 0.5, "t": 0}
+    clock = StepClock(lr=lambda: live["lr"], t=lambda: live["t"],
+                      advance=lambda: live.__setitem__("t", live["t"] + 1))
+    slot = []
+
+    def step():                     # the Python of a step: it counts its own update
+        live["t"] += 1
+        if stream.capturing:
+            slot[:] = [capturing.feed.take_scalars(lambda: (live["lr"] / live["t"],))]
+        else:
+            seen.append(live["lr"] / live["t"])
+
+    stream.replay = lambda: seen.append(float(runner.feed.scalars[slot[0]]))
+    runner = GraphStep(cp, step, feed=StepFeed(cp, clock))
+    for epoch_lr in (0.5, 0.25):
+        live["lr"] = epoch_lr
+        for _ in range(3):
+            runner()
+    assert live["t"] == 6 and runner.mode == "replaying"
+    assert seen == [0.5 / 1, 0.5 / 2, 0.5 / 3, 0.25 / 4, 0.25 / 5, 0.25 / 6]
 
 
 def test_a_failed_dropout_capture_rewinds_the_generator():
@@ -272,6 +303,62 @@ def test_a_step_drawing_more_masks_than_the_feed_holds_runs_eagerly():
     assert used == [int(reference.integers(0, 2 ** 63)) for _ in range(2 * (SEED_SLOTS + 1))]
 
 
+class WholeStepBackend(NumpyBackend):
+    """numpy, with a runner standing in for a whole-step CUDA graph: the first two calls run
+    the step's Python (the update included); later ones do what a replay does: advance the
+    loop's clock, then the step's work with the update at the clock's learning rate and step
+    count (the optimizer's own Python, which would count the step again, does not run)."""
+
+    records_updates = True
+
+    def __init__(self):
+        super().__init__()
+        self.replays = 0
+
+    def step_runner(self, step, draws=False, clock=None):
+        assert clock is not None
+        calls = []
+
+        def replayed_update(opt, params, grads, lr):
+            xopt.update(self, opt.name, params.flat, grads.flat, opt.state(), clock.lr(),
+                        clock.t(), **opt.hp)
+
+        def runner():
+            calls.append(1)
+            if len(calls) <= 2:
+                return step()
+            self.replays += 1
+            clock.advance()
+            real, xopt.Optimizer.step = xopt.Optimizer.step, replayed_update
+            try:
+                step()
+            finally:
+                xopt.Optimizer.step = real
+
+        return runner
+
+
+@pytest.mark.parametrize("kw", [dict(optimizer="adam", lr_decay="inverse_time"),
+                                dict(optimizer="momentum", bias_correction=True,
+                                     keep_prob=0.8),
+                                dict(optimizer="gd", lr_decay={"kind": "exponential",
+                                                               "base": 0.5})])
+def test_a_whole_step_runner_updates_once_per_step_at_the_epochs_rate(kw):
+    """Where the backend records the update, the loop leaves full batches' updates to the
+    runner (no second update), keeps the optimizer's step count through its clock and gives
+    it each epoch's decayed learning rate: the fit is the plain one, bit for bit."""
+    bk = WholeStepBackend()
+    X, y = _data()
+    args = dict(hidden=(6,), batch_size=32, epochs=3, seed=0, **kw)
+    model = NeuralNetwork(backend=bk, **args).fit(X, y)
+    ref = NeuralNetwork(backend="numpy", **args).fit(X, y)
+    assert bk.replays == 3 * 3 - 2
+    assert model.history_["cost"] == ref.history_["cost"]
+    for name, value in ref.parameters_.items():
+        np.testing.assert_array_equal(model.parameters_[name], value)
+    assert model._optimizer.t == ref._optimizer.t == 3 * 4
+
+
 def test_cuda_graph_setting(monkeypatch):
     assert cupy_backend.env_flag("XPNET_CUDA_GRAPH", {}, default=True) is True
     assert cupy_backend.env_flag("XPNET_CUDA_GRAPH", {"XPNET_CUDA_GRAPH": " "}, True) is True
@@ -291,7 +378,7 @@ def test_cuda_graph_setting(monkeypatch):
 def gpu_pair():
     require_cupy_gpu()
     backends._reset_for_tests()
-    return (cupy_backend.create(cuda_graph=True, graph_draws=True),
+    return (cupy_backend.create(cuda_graph=True, whole_step=True),
             cupy_backend.create(cuda_graph=False))
 
 
@@ -301,7 +388,10 @@ def gpu_pair():
     dict(hidden=(24,), activation="tanh", optimizer="momentum", batch_norm=True, l2=0.01),
     dict(hidden=(16,), activation="sigmoid", optimizer="rmsprop", dtype="float64"),
     dict(hidden=(32, 16), activation="relu", optimizer="adam", keep_prob=0.8),
-    dict(hidden=(24,), activation="tanh", optimizer="adam", keep_prob=[0.7], batch_norm=True)])
+    dict(hidden=(24,), activation="tanh", optimizer="adam", keep_prob=[0.7], batch_norm=True),
+    dict(hidden=(16,), activation="relu", optimizer="gd", lr_decay="inverse_time"),
+    dict(hidden=(16, 8), activation="leaky_relu", optimizer="momentum", bias_correction=True,
+         lr_decay={"kind": "exponential", "base": 0.7}, dtype="float64")])
 def test_a_fit_with_cuda_graphs_equals_one_without(gpu_pair, config):
     graphs, eager = gpu_pair
     assert graphs.cuda_graph and not eager.cuda_graph

@@ -460,6 +460,44 @@ def test_fused_optimizer_updates_match_numpy(bk, dtype, method, hp):
         assert_close(actual, expected, dtype)
 
 
+@pytest.mark.parametrize("name, hp", [
+    ("gd", {}), ("momentum", {"beta": 0.9, "bias_correction": False}),
+    ("momentum", {"beta": 0.9, "bias_correction": True}),
+    ("rmsprop", {"beta": 0.9, "epsilon": 1e-8}),
+    ("adam", {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8})])
+def test_a_recorded_update_computes_the_eager_one_bit_for_bit(bk, dtype, monkeypatch, name, hp):
+    """While the whole step is captured, an update takes its scalars (made on the host by the
+    eager update's own function, from the clock) into the feed; its kernel, reading them from
+    there, writes exactly what the eager kernel writes. A clock that disagrees with the
+    update's arguments is refused (the capture then fails and the step runs eagerly)."""
+    from xpnet.backends.step_feed import StepClock, StepFeed, capturing
+    slots = {"gd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v")}[name]
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal(41) for _ in range(2 + len(slots))]
+    if name in ("rmsprop", "adam"):
+        arrays[-1] = arrays[-1] ** 2                       # a second moment is >= 0
+    lr, t = 0.03, 7
+    eager = [bk.asarray(a, dtype) for a in arrays]
+    xopt.update(bk, name, eager[0], eager[1], dict(zip(slots, eager[2:])), lr, t, **hp)
+    fed = [bk.asarray(a, dtype) for a in arrays]
+    clock = StepClock(lr=lambda: lr, t=lambda: t, advance=None)
+    feed = StepFeed(bk.xp, clock)
+    monkeypatch.setattr(capturing, "feed", feed, raising=False)
+
+    def copies():
+        return bk.copy(fed[0]), fed[1], {k: bk.copy(v) for k, v in zip(slots, fed[2:])}
+
+    xopt.update(bk, name, *copies(), lr, t, **hp)
+    with pytest.raises(RuntimeError, match="clock .* does not match"):
+        xopt.update(bk, name, *copies(), lr, t + 1, **hp)
+    monkeypatch.setattr(capturing, "feed", None)
+    feed.upload()                                           # what a replay finds there
+    bk.kernels.update_fed({"gd": "sgd"}.get(name, name), fed[0], fed[1],
+                          dict(zip(slots, fed[2:])), {**xopt.DEFAULTS, **hp}, feed.scalars, 0)
+    for got, want in zip(fed, eager):
+        np.testing.assert_array_equal(bk.to_numpy(got), bk.to_numpy(want))
+
+
 def test_device_uniform_matches_its_reference_bit_for_bit(bk, dtype):
     rng_a, rng_b = np.random.default_rng(11), np.random.default_rng(11)
     u = bk.to_numpy(bk.uniform(rng_a, (33, 65), dtype))
@@ -473,31 +511,31 @@ def test_a_recorded_dropout_draw_reads_its_seed_from_the_device(bk, dtype, monke
     """While a step is captured, ``uniform`` takes a slot of the feed (the seed drawn from the
     host Generator as an eager draw would) and its kernel reads the seed from the device when
     it runs: with the seed copied there, the draws are the eager ones, bit for bit."""
-    from xpnet.backends.cuda_graph import SeedFeed, capturing
-    feed = SeedFeed(bk.xp)
+    from xpnet.backends.step_feed import StepFeed, capturing
+    feed = StepFeed(bk.xp)
     rng, reference = np.random.default_rng(4), np.random.default_rng(4)
     monkeypatch.setattr(capturing, "feed", feed, raising=False)
     bk.uniform(rng, (7, 9), dtype)                  # recorded: the seed is not there yet
     bk.uniform(rng, (3, 2), dtype)
     monkeypatch.setattr(capturing, "feed", None)
     seeds = [int(reference.integers(0, 2 ** 63)) for _ in range(2)]
-    assert feed.seeds == seeds and feed.rngs == [rng, rng]
+    assert feed.seed_values == seeds and feed.rngs == [rng, rng]
     feed.upload()
     for slot, shape in enumerate([(7, 9), (3, 2)]):
         np.testing.assert_array_equal(
-            bk.to_numpy(bk.kernels.uniform_fed(feed.device, slot, shape, dtype)),
+            bk.to_numpy(bk.kernels.uniform_fed(feed.seeds, slot, shape, dtype)),
             gpu.uniform_reference(seeds[slot], shape, dtype))
-    feed.draw()                                      # the next step's seeds, same order
-    assert feed.seeds == [int(reference.integers(0, 2 ** 63)) for _ in range(2)]
+    feed.next_step()                                 # the next step's seeds, same order
+    assert feed.seed_values == [int(reference.integers(0, 2 ** 63)) for _ in range(2)]
 
 
-def test_recording_dropout_steps_is_opt_in_and_needs_graphs(bk, monkeypatch):
-    assert bk.info()["cuda_graph_dropout"] is False
-    with pytest.raises(TypeError, match="graph_draws takes True, False or None"):
-        cupy_backend.CupyBackend(bk.xp, graph_draws="yes")
-    monkeypatch.setenv("XPNET_CUDA_GRAPH_DRAWS", "1")
+def test_recording_the_whole_step_is_opt_in_and_needs_graphs(bk, monkeypatch):
+    assert bk.info()["cuda_graph_whole_step"] is False and not bk.records_updates
+    with pytest.raises(TypeError, match="whole_step takes True, False or None"):
+        cupy_backend.CupyBackend(bk.xp, whole_step="yes")
+    monkeypatch.setenv("XPNET_CUDA_GRAPH_WHOLE", "1")
     again = cupy_backend.CupyBackend(bk.xp)
-    assert again.graph_draws is again.cuda_graph     # on only where graphs are (no cuBLAS here)
+    assert again.whole_step is again.cuda_graph      # on only where graphs are (no cuBLAS here)
     step = object()
     assert again.step_runner(step, draws=True) is step
 

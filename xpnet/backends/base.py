@@ -156,11 +156,16 @@ class Backend:
         U = self.uniform(rng, shape, dtype)
         return self.astype(self.where(self.greater(keep_prob, U), 1.0 / keep_prob, 0.0), dtype)
 
-    def step_runner(self, step, draws=False):
+    #: Whether ``step_runner`` takes steps that include the optimizer update (then the loop
+    #: passes its ``clock``, a ``step_feed.StepClock``): the cupy backend's ``whole_step``.
+    records_updates = False
+
+    def step_runner(self, step, draws=False, clock=None):
         """A callable that runs ``step()``, a training step that reads and writes only fixed
         buffers and has the same shapes and scalars on every call; ``draws``: it also draws
-        dropout masks (``dropout_mask``) from a host Generator. Here: ``step`` itself; the cupy
-        backend records a step without draws once as a CUDA graph and replays that, the numba
+        dropout masks (``dropout_mask``) from a host Generator; ``clock`` (only where
+        ``records_updates``): the step also runs the optimizer update. Here: ``step`` itself;
+        the cupy backend records a step once as a CUDA graph and replays that, the numba
         backend replays its kernel calls (draws included)."""
         return step
 

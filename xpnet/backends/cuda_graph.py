@@ -20,11 +20,11 @@ What makes that correct (the training loop's side of the contract, ``Backend.ste
   (the gather) and precede what it queues next (the optimizer) with no host sync, whichever
   stream that is (the legacy default, per-thread default, or the user's own).
 
-Dropout steps (``SeedFeed``, opt-in): each mask's seed is drawn on the host from the fit's
-Generator, as an eager step draws it, but the recorded kernel reads it from a device array; before
-each replay the runner draws the step's seeds afresh, in the same order and from the same
-Generators, and copies them there (one small host-to-device copy on the caller's stream). So a
-replayed dropout step uses exactly the masks the eager step would have drawn.
+The whole step (opt-in, ``feed``): with a ``step_feed.StepFeed`` the step may also draw dropout
+masks and run the optimizer update; the kernels read the seeds and the optimizer's scalars from
+the feed's device arrays, and before each replay the runner advances the training loop's clock
+(one step counted), makes the step's seeds and scalars on the host exactly as the eager step
+would, and copies them there. So a replay computes what the eager step computes, bit for bit.
 
 If capture fails (a CuPy or driver that refuses some call during capture), the step warns once
 and runs eagerly from then on: slower, never wrong.
@@ -32,59 +32,10 @@ and runs eagerly from then on: slower, never wrong.
 
 from __future__ import annotations
 
-import threading
 import warnings
 
-import numpy as np
-
 from .base import RecordedStep
-
-#: Dropout masks one recorded step may draw (one per hidden layer with dropout).
-SEED_SLOTS = 64
-
-
-class SeedFeed:
-    """The dropout seeds of one recorded step: ``device (SEED_SLOTS,) uint64`` that the
-    recorded kernels read, and the Generators they are drawn from, in the step's order."""
-
-    def __init__(self, cp):
-        self.cp = cp
-        self.device = cp.zeros((SEED_SLOTS,), dtype=np.uint64)
-        self.rngs, self.seeds, self._states = [], [], {}
-
-    def take(self, rng):
-        """While the step is captured: draw the next seed from ``rng`` (as an eager draw
-        would) and return the slot the recorded kernel reads it from."""
-        if len(self.rngs) == SEED_SLOTS:
-            raise RuntimeError(f"a recorded step draws at most {SEED_SLOTS} dropout masks")
-        self._states.setdefault(id(rng), (rng, rng.bit_generator.state))
-        self.rngs.append(rng)
-        self.seeds.append(int(rng.integers(0, 2 ** 63)))
-        return len(self.rngs) - 1
-
-    def draw(self):
-        """The next step's seeds, from the same Generators in the same order."""
-        self.seeds = [int(rng.integers(0, 2 ** 63)) for rng in self.rngs]
-
-    def upload(self):
-        """Copy the seeds to the device, on the current stream (before the replay)."""
-        host = np.zeros(SEED_SLOTS, dtype=np.uint64)
-        host[:len(self.seeds)] = self.seeds
-        if hasattr(self.device, "set"):     # cupy.ndarray: one copy on the current stream
-            self.device.set(host)
-        else:                               # the tests' CPU stand-in for CuPy (NumPy arrays)
-            self.device[...] = host
-
-    def rewind(self):
-        """Give the Generators back the state they had before the capture (a failed capture
-        then runs eagerly with the very seeds an eager step draws) and forget the slots."""
-        for rng, state in self._states.values():
-            rng.bit_generator.state = state
-        self.rngs, self.seeds, self._states = [], [], {}
-
-
-#: The feed of the step being captured by this thread (``CupyBackend.uniform`` reads it).
-capturing = threading.local()
+from .step_feed import capturing
 
 
 class GraphStep(RecordedStep):
@@ -106,7 +57,9 @@ class GraphStep(RecordedStep):
         current = self.cp.cuda.get_current_stream()
         if self.graph is not None:
             if self.feed is not None:
-                self.feed.draw()
+                if self.feed.clock is not None:
+                    self.feed.clock.advance()
+                self.feed.next_step()
                 self.feed.upload()
             self.graph.launch(stream=current)
             return
@@ -129,7 +82,7 @@ class GraphStep(RecordedStep):
         else:
             self.graph = graph
             if self.feed is not None:
-                self.feed.upload()          # the seeds the capture call drew
+                self.feed.upload()          # what the capture call drew and computed
             graph.launch(stream=current)
 
     def _capture(self):

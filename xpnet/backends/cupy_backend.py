@@ -33,8 +33,8 @@ from ..kernels.cublas import Gemm
 from . import BackendUnavailable
 from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS, check_kernel_table
 from ..ops.activations import Softmax
-from .cuda_graph import GraphStep, SeedFeed
-from .cuda_graph import capturing as _capturing
+from . import step_feed
+from .cuda_graph import GraphStep
 from .array_backend import ArrayBackend
 from .base import env_flag, np_dtype
 
@@ -119,9 +119,10 @@ class CupyBackend(ArrayBackend):
     generator seeded by the host Generator (default); False draws on the host, giving the same
     masks as the CPU backends at the cost of one host-to-device copy per mask.
     ``cuda_graph``: replay static training steps as CUDA graphs (None: ``XPNET_CUDA_GRAPH``,
-    default on where CuPy supports capture). ``graph_draws``: also record steps with dropout,
-    their seeds fed to the device before each replay (``cuda_graph.SeedFeed``; None:
-    ``XPNET_CUDA_GRAPH_DRAWS``, default off until it has been measured on a GPU).
+    default on where CuPy supports capture). ``whole_step``: record the whole step, dropout
+    draws and the optimizer update included, their seeds and scalars fed to the device before
+    each replay (``step_feed``; None: ``XPNET_CUDA_GRAPH_WHOLE``, default off until it has run
+    on a GPU).
     """
 
     name = "cupy"
@@ -136,7 +137,7 @@ class CupyBackend(ArrayBackend):
     #: also the fallback, with one warning, where they fail to compile or launch).
     group_kernels = True
 
-    def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None, graph_draws=None):
+    def __init__(self, cp, tf32=None, device_rng=True, cuda_graph=None, whole_step=None):
         super().__init__(cp)
         self.kernels = gpu.GpuKernels(cp)
         self.device = describe_device(cp)
@@ -146,11 +147,11 @@ class CupyBackend(ArrayBackend):
             raise TypeError(f"cuda_graph takes True, False or None, got {wanted!r}")
         self.gemm = _load_gemm(cp)
         self.cuda_graph = bool(wanted) and self.gemm is not None and graphs_supported(cp)
-        draws = env_flag("XPNET_CUDA_GRAPH_DRAWS", default=False) if graph_draws is None \
-            else graph_draws
-        if not isinstance(draws, (bool, np.bool_)):
-            raise TypeError(f"graph_draws takes True, False or None, got {draws!r}")
-        self.graph_draws = bool(draws) and self.cuda_graph and self.device_rng
+        whole = env_flag("XPNET_CUDA_GRAPH_WHOLE", default=False) if whole_step is None \
+            else whole_step
+        if not isinstance(whole, (bool, np.bool_)):
+            raise TypeError(f"whole_step takes True, False or None, got {whole!r}")
+        self.whole_step = bool(whole) and self.cuda_graph and self.device_rng
         self.tf32 = False
         self._pending_delta = None
         self.set_tf32(env_flag("XPNET_TF32") if tf32 is None else tf32)
@@ -206,7 +207,7 @@ class CupyBackend(ArrayBackend):
                 "cuda_driver": _cuda_version(int(rt.driverGetVersion())),
                 "tf32": self.tf32, "device_rng": self.device_rng,
                 "matmul": "cupy.matmul" if self.gemm is None else "cuBLAS gemm (ctypes)",
-                "cuda_graph": self.cuda_graph, "cuda_graph_dropout": self.graph_draws}
+                "cuda_graph": self.cuda_graph, "cuda_graph_whole_step": self.whole_step}
 
     def __repr__(self):
         return (f"<xpnet backend 'cupy' on {self.device}, tf32={'on' if self.tf32 else 'off'}, "
@@ -222,12 +223,13 @@ class CupyBackend(ArrayBackend):
 
     def uniform(self, rng, shape, dtype="float32"):
         """Uniform [0, 1) draws; on the device from one seed drawn from the host ``rng`` (read
-        from the device by the kernel while a dropout step is recorded: ``SeedFeed``)."""
+        from the device by the kernel while the whole step is recorded: ``step_feed``)."""
         if not self.device_rng:
             return super().uniform(rng, shape, dtype)
-        feed = getattr(_capturing, "feed", None)
+        feed = step_feed.current()
         if feed is not None:
-            return self.kernels.uniform_fed(feed.device, feed.take(rng), shape, np_dtype(dtype))
+            return self.kernels.uniform_fed(feed.seeds, feed.take_seed(rng), shape,
+                                            np_dtype(dtype))
         seed = int(rng.integers(0, 2 ** 63))
         return self.kernels.uniform(seed, shape, np_dtype(dtype))
 
@@ -237,14 +239,22 @@ class CupyBackend(ArrayBackend):
             return self.gemm.matmul(a, b, out)
         return self.xp.matmul(a, b, out=out)
 
-    def step_runner(self, step, draws=False):
+    @property
+    def records_updates(self):
+        """Whether ``step_runner`` takes steps that include the optimizer update (with the
+        training loop's ``clock``): the whole step in one replay (``whole_step``)."""
+        return self.whole_step
+
+    def step_runner(self, step, draws=False, clock=None):
         """``step`` recorded once as a CUDA graph and replayed (``GraphStep``) when
-        ``cuda_graph`` is on; ``step`` itself otherwise. A step with dropout draws is recorded
-        only with ``graph_draws`` (its seeds fed before each replay), else run as plain calls
-        (a graph would replay the same masks)."""
-        if not self.cuda_graph or (draws and not self.graph_draws):
+        ``cuda_graph`` is on; ``step`` itself otherwise. With ``whole_step`` the step may draw
+        dropout masks and run the update (``clock``: the loop's ``step_feed.StepClock``), its
+        seeds and scalars fed before each replay; without it a step with draws runs as plain
+        calls (a graph would replay the same masks)."""
+        if not self.cuda_graph or (draws and not self.whole_step):
             return step
-        return GraphStep(self.xp, step, feed=SeedFeed(self.xp) if draws else None)
+        feed = step_feed.StepFeed(self.xp, clock) if self.whole_step else None
+        return GraphStep(self.xp, step, feed=feed)
 
     def _take_into_options(self, X, idx):
         """``cupy.take`` has no ``mode`` and wraps out-of-range indices instead of raising; no
@@ -339,23 +349,54 @@ class CupyBackend(ArrayBackend):
         return NotImplemented
 
     # ------------------------------------------------ optimizer updates (flat buffers)
+    # Each computes its per-step scalars on the host (``_update_scalars``) and passes them as
+    # launch arguments; while the whole step is captured it hands the same computation, on the
+    # loop's live learning rate and step count, to the feed and its kernel reads them from there.
     def _sgd(self, theta, grad, state, lr, t, hp):
-        self.kernels.sgd(theta, grad, lr)
+        if not self._fed_update("sgd", theta, grad, state, lr, t, hp):
+            self.kernels.sgd(theta, grad, *_update_scalars("sgd", lr, t, hp))
 
     def _momentum(self, theta, grad, state, lr, t, hp):
-        beta = hp["beta"]
-        step = lr / (1 - beta ** t) if hp["bias_correction"] else lr
-        self.kernels.momentum(theta, grad, state["v"], beta, step)
+        if not self._fed_update("momentum", theta, grad, state, lr, t, hp):
+            step, = _update_scalars("momentum", lr, t, hp)
+            self.kernels.momentum(theta, grad, state["v"], hp["beta"], step)
 
     def _rmsprop(self, theta, grad, state, lr, t, hp):
-        self.kernels.rmsprop(theta, grad, state["s"], lr, hp["beta"], hp["epsilon"])
+        if not self._fed_update("rmsprop", theta, grad, state, lr, t, hp):
+            self.kernels.rmsprop(theta, grad, state["s"], lr, hp["beta"], hp["epsilon"])
 
     def _adam(self, theta, grad, state, lr, t, hp):
-        beta1, beta2 = hp["beta1"], hp["beta2"]
-        c1 = 1 - beta1 ** t
-        c2 = 1 - beta2 ** t
-        self.kernels.adam(theta, grad, state["m"], state["v"], beta1, beta2, lr / c1,
-                          1 / np.sqrt(c2), hp["epsilon"])
+        if not self._fed_update("adam", theta, grad, state, lr, t, hp):
+            step, inv_sqrt_c2 = _update_scalars("adam", lr, t, hp)
+            self.kernels.adam(theta, grad, state["m"], state["v"], hp["beta1"], hp["beta2"],
+                              step, inv_sqrt_c2, hp["epsilon"])
+
+    def _fed_update(self, name, theta, grad, state, lr, t, hp):
+        """While the whole step is captured: the update ``name`` reading its scalars from the
+        feed (True); else False. The loop's clock must agree with the arguments."""
+        feed = step_feed.current()
+        if feed is None or feed.clock is None:
+            return False
+        clock = feed.clock
+        if (clock.lr(), clock.t()) != (lr, t):
+            raise RuntimeError(f"the step's clock (lr {clock.lr()!r}, t {clock.t()!r}) does not "
+                               f"match the update's arguments (lr {lr!r}, t {t!r})")
+        k = feed.take_scalars(lambda: _update_scalars(name, clock.lr(), clock.t(), hp))
+        self.kernels.update_fed(name, theta, grad, state, hp, feed.scalars, k)
+        return True
+
+
+def _update_scalars(name, lr, t, hp):
+    """The per-step scalars of the fused update ``name`` at learning rate ``lr``, step ``t``:
+    sgd and rmsprop ``(lr,)``, momentum ``(lr / (1 - beta^t),)`` with bias correction (else
+    ``(lr,)``), adam ``(lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t))``."""
+    if name == "adam":
+        c1 = 1 - hp["beta1"] ** t
+        c2 = 1 - hp["beta2"] ** t
+        return lr / c1, 1 / np.sqrt(c2)
+    if name == "momentum" and hp["bias_correction"]:
+        return (lr / (1 - hp["beta"] ** t),)
+    return (lr,)
 
 
 #: Loss name -> the method computing its value in one kernel.
@@ -393,11 +434,11 @@ def _smoke_test(backend):
             f"instead of -0.5; the GPU or driver is not working correctly")
 
 
-def create(tf32=None, device_rng=True, cuda_graph=None, graph_draws=None):
+def create(tf32=None, device_rng=True, cuda_graph=None, whole_step=None):
     """The cupy backend on the current CUDA device; BackendUnavailable if it cannot run here."""
     cp = import_cupy()
     check_device(cp)
     backend = CupyBackend(cp, tf32=tf32, device_rng=device_rng, cuda_graph=cuda_graph,
-                          graph_draws=graph_draws)
+                          whole_step=whole_step)
     _smoke_test(backend)
     return backend

@@ -288,7 +288,7 @@ class NumbaBackend(NumpyBackend):
         if self._replay is not None:
             self._replay.record(op)
 
-    def step_runner(self, step, draws=False):
+    def step_runner(self, step, draws=False, clock=None):
         """``step`` recorded once and replayed as bare kernel and BLAS calls (``ReplayStep``;
         dropout masks are drawn afresh on each replay), unless ``XPNET_NUMBA_REPLAY=0``."""
         return ReplayStep(self, step) if self.replay else step

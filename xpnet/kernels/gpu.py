@@ -423,7 +423,30 @@ class GpuKernels:
             "m = m * beta1 + one_minus_beta1 * grad;"
             " v = v * beta2 + one_minus_beta2 * (grad * grad);"
             " theta -= step * m / (sqrt(v) * inv_sqrt_c2 + eps);", "xpnet_adam")
+        self._fed = self._fed_updates(ek)
         self._column = {}
+
+    @staticmethod
+    def _fed_updates(ek):
+        """The optimizer updates reading their per-step scalars from ``fed[k], fed[k + 1]``
+        (a float64 device array, ``step_feed.StepFeed.scalars``) instead of launch arguments:
+        the same operations, the scalars cast to ``T`` as a launch argument is."""
+        fed = "raw float64 fed, int32 k"
+        return {
+            "sgd": ek(f"T grad, {fed}", "T theta", "theta -= (T)fed[k] * grad;",
+                      "xpnet_sgd_fed"),
+            "momentum": ek(f"T grad, T beta, T one_minus_beta, {fed}", "T theta, T v",
+                           "v = v * beta + one_minus_beta * grad; theta -= (T)fed[k] * v;",
+                           "xpnet_momentum_fed"),
+            "rmsprop": ek(f"T grad, T beta, T one_minus_beta, {fed}, T eps", "T theta, T s",
+                          "s = s * beta + one_minus_beta * (grad * grad);"
+                          " theta -= (T)fed[k] * grad / (sqrt(s) + eps);", "xpnet_rmsprop_fed"),
+            "adam": ek(f"T grad, T beta1, T one_minus_beta1, T beta2, T one_minus_beta2, {fed},"
+                       " T eps", "T theta, T m, T v",
+                       "m = m * beta1 + one_minus_beta1 * grad;"
+                       " v = v * beta2 + one_minus_beta2 * (grad * grad);"
+                       " theta -= (T)fed[k] * m / (sqrt(v) * (T)fed[k + 1] + eps);",
+                       "xpnet_adam_fed")}
 
     # -------------------------------------------------------------- helpers
     def _column_kernel(self, name, dtype):
@@ -575,3 +598,19 @@ class GpuKernels:
     def adam(self, theta, grad, m, v, beta1, beta2, step, inv_sqrt_c2, eps):
         self._adam(grad, beta1, 1 - beta1, beta2, 1 - beta2, step, inv_sqrt_c2, eps,
                    theta, m, v)
+
+    def update_fed(self, name, theta, grad, slots, hp, fed, k):
+        """The update ``name`` (sgd, momentum, rmsprop, adam) with its per-step scalars read
+        from ``fed[k:]`` when it runs: sgd and rmsprop the learning rate, momentum its step,
+        adam ``lr / (1 - beta1^t)`` and ``1 / sqrt(1 - beta2^t)``."""
+        kernel, k = self._fed[name], np.int32(k)
+        if name == "sgd":
+            kernel(grad, fed, k, theta)
+        elif name == "momentum":
+            kernel(grad, hp["beta"], 1 - hp["beta"], fed, k, theta, slots["v"])
+        elif name == "rmsprop":
+            kernel(grad, hp["beta"], 1 - hp["beta"], fed, k, hp["epsilon"], theta, slots["s"])
+        else:
+            b1, b2 = hp["beta1"], hp["beta2"]
+            kernel(grad, b1, 1 - b1, b2, 1 - b2, fed, k, hp["epsilon"], theta, slots["m"],
+                   slots["v"])

@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 
+from ..backends.step_feed import StepClock
 from .model import backward, compute_cost, forward
 
 
@@ -59,8 +60,9 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
         idx = bk.asarray(rng.permutation(m))
         (Xs, X_buf), (Ys, Y_buf) = batch_data(state, X), batch_data(state, Y)
         Ss, S_buf = batch_data(state, S) if S is not None else (None, None)
-        state.step_rng = rng
+        state.step_rng, state.lr = rng, lr
         runner = full_batch_runner(state, X_buf, Y_buf, S_buf)
+    whole = gather and state.bk.records_updates   # the runner's step runs the update too
     total = epoch_total(state, X.dtype)
     norms = bk.zeros((state.arch.L,), "float64") if getattr(state, "record_gradients", False) \
         else None
@@ -75,7 +77,8 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
         else:
             Xb, Yb = X[:, start:stop], Y[:, start:stop]
             Sb = None if S is None else S[:, start:stop]
-        if gather and stop - start == X_buf.shape[1]:
+        full = gather and stop - start == X_buf.shape[1]
+        if full:
             runner()
         else:
             train_step(state, Xb, Yb, rng, total, Sb)
@@ -83,7 +86,8 @@ def run_epoch(state, X, Y, lr, rng, shuffle=True):
             state.initial_cost = bk.item(total) / (stop - start)
         if norms is not None:
             add_grad_norms(bk, state, norms)
-        state.optimizer.step(state.params, state.grads, lr)
+        if not (full and whole):
+            state.optimizer.step(state.params, state.grads, lr)
     if norms is not None:
         state.epoch_grad_norms = [float(v) / len(bounds) for v in bk.to_numpy(norms)]
         state.epoch_activation_std = activation_spread(state, Xb)
@@ -140,9 +144,12 @@ def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
     batch's sample weights, when there are any), made once per fit.
 
     Steps with dropout draw new masks from ``state.step_rng`` each time: the runner is told
-    (``draws``), so a backend that cannot redo the draws runs them as plain calls. The step
-    holds the state weakly, so a finished fit's state (its data copies, batch buffers and
-    recorded steps) is freed at once, not when the cyclic collector runs.
+    (``draws``), so a backend that cannot redo the draws runs them as plain calls. Where the
+    backend ``records_updates``, the step also runs the optimizer update at ``state.lr`` and
+    the runner gets the loop's clock (``step_feed.StepClock``: that learning rate, the step
+    count, and ``Optimizer.advance`` for a step the replay updated). The step holds the state
+    weakly, so a finished fit's state (its data copies, batch buffers and recorded steps) is
+    freed at once, not when the cyclic collector runs.
     """
     key = (id(X_buf), id(Y_buf), id(S_buf))
     cached = getattr(state, "step_runners", None)
@@ -155,12 +162,21 @@ def full_batch_runner(state, X_buf, Y_buf, S_buf=None):
         total = epoch_total(state, X_buf.dtype)
         owner = _weak(state)  # the runner lives on the state: no cycle through its step
 
+        whole = state.bk.records_updates
+
         def step():
             st = owner()
             train_step(st, Xb, Yb, st.step_rng, total, Sb)
+            if whole:
+                st.optimizer.step(st.params, st.grads, st.lr)
 
         draws = any(kp < 1.0 for kp in state.arch.keep_probs)
-        runner = state.bk.step_runner(step, draws=draws)
+        if whole:
+            clock = StepClock(lr=lambda: owner().lr, t=lambda: owner().optimizer.t,
+                              advance=lambda: owner().optimizer.advance())
+            runner = state.bk.step_runner(step, draws=draws, clock=clock)
+        else:
+            runner = state.bk.step_runner(step, draws=draws)
         entry = cached[key] = (X_buf, Y_buf, S_buf, runner)
     return entry[3]
 

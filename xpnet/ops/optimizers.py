@@ -242,6 +242,11 @@ class Optimizer:
         _apply(params.backend, self.definition, params.flat, grads.flat, self._state, lr,
                self.t, self.hp)
 
+    def advance(self):
+        """Count one step whose update ran without this object (inside a recorded step that a
+        backend replays: ``Backend.records_updates``)."""
+        self.t += 1
+
     def state(self):
         """``{slot: flat array}`` of the optimizer's buffers (for inspection and tests)."""
         return dict(getattr(self, "_state", {}))
