@@ -10,7 +10,9 @@ scalars cast to the bound type, inputs broadcast to the shape of the outputs, ou
 written in place, ``i`` as the element index, ``a``/``b`` in reductions, and raw kernels given
 typed NumPy scalars (a Python scalar or a mismatched type raises, as it would corrupt a launch).
 
-What it cannot check: NVRTC-only compile errors, cuBLAS, streams, CUDA graphs and speed.
+What it cannot check: NVRTC-only compile errors, cuBLAS, streams, CUDA graphs and speed. For
+graphs it offers one invariant: with ``LAUNCHES`` a list, every kernel launch logs its scalar
+arguments, so a test can check that a step to be recorded launches the same ones every step.
 """
 
 from __future__ import annotations
@@ -59,6 +61,17 @@ NUMPY_FOR_C = {"float": np.float32, "double": np.float64, "int": np.int32,
                "long long": np.int64, "unsigned long long": np.uint64, "bool": np.bool_}
 
 _libs = {}
+
+#: While a list: every kernel launch appends ``(kernel name, its scalar arguments)``. A CUDA
+#: graph replays a launch with the arguments it was captured with, so a recorded step whose
+#: launches differ from one step to the next in a scalar would replay a stale value.
+LAUNCHES = None
+
+
+def _log_launch(name, args):
+    if LAUNCHES is not None:
+        LAUNCHES.append((name, tuple(a.item() if isinstance(a, np.generic) else a
+                                     for a in args if not isinstance(a, np.ndarray))))
 
 
 def _cache_dir():
@@ -165,6 +178,7 @@ class ElementwiseKernel:
         self.calls = 0
 
     def __call__(self, *args, size=-1, block_size=128, stream=None):
+        _log_launch(self.name, args)
         nargs = len(self.params)
         if len(args) not in (self.nin, nargs):
             raise TypeError(f"Wrong number of arguments for {self.name!r}")
@@ -253,6 +267,7 @@ class ReductionKernel:
         self.calls = 0
 
     def __call__(self, *args, out=None, axis=None, keepdims=False, stream=None):
+        _log_launch(self.name, args)
         nin = len(self.in_params)
         if len(args) not in (nin, nin + 1):
             raise TypeError(f"Wrong number of arguments for {self.name}")
@@ -388,6 +403,7 @@ class RawKernel:
         return getattr(compile_source(source), f"xpemu_launch_{self.name}")
 
     def __call__(self, grid, block, args, shared_mem=0, stream=None):
+        _log_launch(self.name, (*grid, *block, *args) if isinstance(args, tuple) else grid)
         grid, block = tuple(grid), tuple(block)
         if any(g != 1 for g in grid[1:] + block[1:]):
             raise NotImplementedError("only 1-D grids and blocks are emulated")

@@ -30,6 +30,7 @@ from xpnet.backends import BackendUnavailable, cupy_backend
 from xpnet.kernels import gpu
 from xpnet.network import Architecture, gradient_check
 from xpnet.ops import ACTIVATIONS
+from xpnet.backends.step_feed import StepFeed, capturing
 from xpnet.ops import activations as xact, losses as xloss, optimizers as xopt
 
 NUMPY = backends.resolve("numpy")
@@ -629,6 +630,64 @@ def test_dropout_training_is_reproducible_on_the_device(bk):
     np.testing.assert_array_equal(fits[0].history_["cost"], fits[1].history_["cost"])
     no_drop = NeuralNetwork(hidden=(16,), epochs=3, seed=4, batch_size=32, backend=bk).fit(X, y)
     assert fits[0].history_["cost"] != no_drop.history_["cost"]
+
+
+class _WriteThroughFeed(StepFeed):
+    """A feed whose values reach the device the moment they are taken: the emulation runs
+    each kernel at once, so a recorded kernel reads them at once."""
+
+    def take_seed(self, rng):
+        slot = super().take_seed(rng)
+        self.upload()
+        return slot
+
+    def take_scalars(self, producer):
+        slot = super().take_scalars(producer)
+        self.upload()
+        return slot
+
+
+@pytest.mark.parametrize("kw", [dict(optimizer="adam", lr_decay="inverse_time", keep_prob=0.8),
+                                dict(optimizer="momentum", bias_correction=True,
+                                     keep_prob=[0.7, 0.9], dtype="float64"),
+                                dict(optimizer="rmsprop", batch_norm=True, keep_prob=0.6)])
+def test_the_whole_step_launches_the_same_arguments_every_step(emulated, monkeypatch, kw):
+    """A CUDA graph replays each launch with the arguments it was captured with. In feed mode
+    (the whole step, dropout and update, as recorded) every kernel launch of a step has the
+    same scalar arguments at every step: all that changes comes from the feed. And the fit,
+    each step fed its seeds and scalars, equals the eager fit bit for bit."""
+    bk, logs = emulated, []
+
+    def runner_for(step, draws=False, clock=None):
+        calls = []
+
+        def runner():
+            calls.append(1)
+            if len(calls) == 1:
+                return step()                       # the warm-up call: eager
+            emu.LAUNCHES = []
+            capturing.feed = _WriteThroughFeed(bk.xp, clock)
+            try:
+                step()
+            finally:
+                capturing.feed = None
+                logs.append(emu.LAUNCHES)
+                emu.LAUNCHES = None
+
+        return runner
+
+    X, y = _blobs(np.random.default_rng(6))
+    args = dict(hidden=(12, 8), epochs=3, seed=3, batch_size=32, **kw)
+    eager = NeuralNetwork(backend=bk, **args).fit(X, y)
+    monkeypatch.setattr(bk, "whole_step", True)
+    monkeypatch.setattr(bk, "step_runner", runner_for)
+    whole = NeuralNetwork(backend=bk, **args).fit(X, y)
+    assert len(logs) > 5 and all(log == logs[0] for log in logs), \
+        [sorted(set(logs[0]) ^ set(log)) for log in logs if log != logs[0]][:1]
+    assert {name for name, _ in logs[0]} >= {"xpnet_uniform_fed", f"xpnet_{kw['optimizer']}_fed"}
+    assert whole.history_["cost"] == eager.history_["cost"]
+    for name, value in eager.parameters_.items():
+        np.testing.assert_array_equal(whole.parameters_[name], value, err_msg=name)
 
 
 @pytest.mark.parametrize("out,hidden,kp,batch_norm", [("sigmoid", "relu", 1.0, False),
