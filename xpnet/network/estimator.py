@@ -14,36 +14,25 @@ from ..report import r2_score
 from .._blas import training_threads
 from .._estimator import Estimator
 from ..backends import Backend, resolve
-from ..ops import LOSSES, OPTIMIZERS
+from ..ops import LOSSES
 from ..ops.activations import hidden_activations
-from ..ops.initializers import He, weight_scale
 from ..ops.losses import default_loss, losses_for
 from ..ops.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
 from ..ops.optimizers import default_learning_rate
 from . import weights
-from .data import column_mean_std
+from .divergence import check_final, scale_hints
 from .hyperparameters import NETWORK, TASKS
 from .model import (Architecture, compute_cost, forward, initialize_bn_state,
                     initialize_parameters)
 from .optimizers import make_optimizer
 from .params import FlatParams
+from .scaling import InputScaling
 from .schedules import make_schedule
-from .training import EarlyStopper, Timer, TrainingDiverged, check_finite, run_epoch
+from .training import EarlyStopper, Timer, check_finite, run_epoch
 
 #: The activations offered for hidden layers (from the registry).
 HIDDEN_ACTIVATIONS = hidden_activations()
 __all__ = ["NeuralNetwork", "NeuralNetworkRegressor", "TASKS", "HIDDEN_ACTIVATIONS"]
-
-
-def _check_representable(X, dtype):
-    """Inputs beyond ``dtype``'s range would become inf on the device: a ValueError first."""
-    if np.dtype(dtype).itemsize >= X.dtype.itemsize or not X.size:
-        return
-    limit, peak = float(np.finfo(dtype).max), float(np.max(np.abs(X)))
-    if peak > limit:
-        raise ValueError(f"X has values up to {peak:.3g}, beyond {dtype}'s range "
-                         f"({limit:.3g}); standardize them (normalize=True) or train in "
-                         "dtype='float64'")
 
 
 class _State:
@@ -52,7 +41,7 @@ class _State:
     dist = None  # the MPI context of a data-parallel fit (xpnet.distributed.mpi)
 
 
-class NeuralNetwork(Estimator):
+class NeuralNetwork(InputScaling, Estimator):
     """A fully connected L-layer network trained by (mini-batch) gradient descent.
 
     Parameters mirror the course: ``hidden`` sizes of the hidden layers, their ``activation``,
@@ -269,48 +258,6 @@ class NeuralNetwork(Estimator):
         dev, tr = perm[:n_dev], perm[n_dev:]
         return X[tr], Y[:, tr], None if w is None else w[tr], X[dev], Y[:, dev]
 
-    def _fit_normalizer(self, X, w=None, bk=None):
-        if self.normalize:
-            stats = None if bk is None else bk.column_stats
-            self.mean_, std = column_mean_std(X, weights=w, stats=stats)
-            self.std_ = np.where(std > 0, std, 1.0)
-        else:
-            self.mean_ = np.zeros(X.shape[1])
-            self.std_ = np.ones(X.shape[1])
-
-    def _fit_target_scaling(self, Y, w=None):
-        """A regressor's ``target_mean_``, ``target_std_ (n_out,)``: with ``normalize`` the
-        network trains on standardized targets and ``predict`` restores the scale (so a target
-        around 1e20 trains like one around 1); without it, None."""
-        self.target_mean_ = self.target_std_ = None
-        if self.normalize:
-            mean, std = column_mean_std(Y.T, weights=w)
-            self.target_mean_, self.target_std_ = mean, np.where(std > 0, std, 1.0)
-
-    def _scale_targets(self, Y):
-        """``(Y - target_mean_) / target_std_`` of ``Y (n_out, m)`` (unchanged without)."""
-        if getattr(self, "target_std_", None) is None:
-            return Y
-        return (Y - self.target_mean_[:, None]) / self.target_std_[:, None]
-
-    def _unscale_targets(self, A):
-        """Network outputs ``A (n_samples, n_out)`` in the targets' units."""
-        if getattr(self, "target_std_", None) is None:
-            return A
-        return A * self.target_std_ + self.target_mean_
-
-    def _to_device(self, X):
-        """Normalize on the host and move once; returns ``X (n[0], m)`` stored sample-major
-        (each example's column contiguous, a transposed view of the ``(m, n[0])`` rows), the
-        layout the training loop gathers mini-batches from without a copy."""
-        if self.normalize:
-            rows = self._bk.standardize(X, self.mean_, self.std_, self._dtype)
-        else:  # (x - 0) / 1 == x exactly
-            _check_representable(X, self._dtype)
-            rows = np.ascontiguousarray(X, dtype=self._dtype)
-        bk = self._bk
-        return bk.transpose(bk.asarray(rows))
-
     def _setup(self, bk, hidden, loss, n_out, m):
         hp = self._hp
         st = _State()
@@ -403,32 +350,14 @@ class NeuralNetwork(Estimator):
         if stopper is not None:
             stopper.restore(st)
             self.best_epoch_ = stopper.best_epoch + 1
-        self._check_final(st, X, Y)
-
-    def _check_final(self, st, X, Y):
-        """The epoch's cost is taken before its last update: check what ``fit`` returns, its
-        parameters and its outputs on a few training columns, for values no model may hold."""
-        bk = st.bk
-        with np.errstate(over="ignore", invalid="ignore"):
-            peak = float(bk.item(bk.max(bk.abs(st.params.flat))))
-            AL, _ = forward(X[:, :min(256, X.shape[1])], st.params, st.arch, backend=bk,
-                            bn_state=st.bn_state)
-            out = float(bk.item(bk.sum(AL)))
-        if np.isfinite(peak) and np.isfinite(out):
-            return
-        hints = " ".join(self._scale_hints(st, X, Y))
-        lr = self.history_["lr"][-1] if self.history_["lr"] else float("nan")
-        raise TrainingDiverged(
-            f"training diverged in its last update: the parameters (max |theta| = {peak:.3g}) "
-            f"give non-finite outputs. {hints + ' Otherwise l' if hints else 'L'}ower "
-            f"learning_rate (it was {lr:g}), or lower weight_decay or l2 if they are large.")
+        check_final(self, st, X, Y)
 
     def _epochs(self, st, X, Y, X_dev, Y_dev, rng, callback, schedule, stopper, epochs):
         timer = Timer(st.bk)
         for epoch in epochs:
             lr = schedule(epoch)
             cost = run_epoch(st, X, Y, lr, rng)
-            check_finite(cost, epoch, lr, st.initial_cost, lambda: self._scale_hints(st, X, Y))
+            check_finite(cost, epoch, lr, st.initial_cost, lambda: scale_hints(self, st, X, Y))
             row = {"epoch": epoch + 1, "cost": cost, "lr": lr, "epoch_time": timer.lap()}
             if st.record_gradients:
                 row["grad_norm"] = st.epoch_grad_norms
@@ -450,33 +379,6 @@ class NeuralNetwork(Estimator):
             if stop:
                 break
             timer.reset()  # training time only: not the dev pass, report or callback
-
-    def _scale_hints(self, st, X, Y):
-        """Sentences on inputs or targets too large to train on (for a divergence error)."""
-        bk, hints = st.bk, []
-        x = float(bk.item(bk.max(bk.abs(X))))
-        if x > 1e3:
-            after = " after standardizing" if self.normalize else ""
-            hints.append(f"The inputs are large (max |x| = {x:.3g}{after}): standardize them "
-                         "(normalize=True) or rescale them.")
-        if self.task_ == "regression":
-            t = float(bk.item(bk.max(bk.abs(Y))))
-            if t > 1e3:
-                hints.append(f"The targets are large (max |y| = {t:.3g}): rescale them.")
-        hp = self._hp
-        for name in ("l2", "weight_decay", "leaky_slope"):
-            used = name != "weight_decay" or name in OPTIMIZERS[hp["optimizer"]].uses
-            if name == "leaky_slope":
-                used = hp["activation"] == "leaky_relu"
-            if used and abs(hp[name]) > 1e3:
-                hints.append(f"{name}={hp[name]:g} is far too large to train with; lower it.")
-        dims = st.arch.layer_dims
-        drawn = max(weight_scale(self.init, a, b) for a, b in zip(dims[:-1], dims[1:]))
-        if drawn > 2 * max(weight_scale(He.name, a, b) for a, b in zip(dims[:-1], dims[1:])):
-            hints.append(f"The initialization init={self.init!r} draws weights with a standard "
-                         f"deviation of {drawn:.3g}, far above He's: use init='he' (ReLU) or "
-                         "'xavier' (tanh).")
-        return hints
 
     def _dev_metrics(self, st, X_dev, Y_dev):
         AL, caches = forward(X_dev, st.params, st.arch, backend=st.bk, bn_state=st.bn_state)
