@@ -390,6 +390,9 @@ def test_partial_folders_of_live_runs_recent_ones_and_other_machines_stay(tmp_pa
         (runs / name).mkdir()
         if key != "recent":
             os.utime(runs / name, (old, old))
+    assert _atomic_dir.is_partial(_atomic_dir.partial_prefix("xpnet-swap-probe") + "x1")
+    assert _atomic_dir.can_exchange(str(runs)) in (True, False)
+    assert len(os.listdir(runs)) == len(names)             # the swap probe cleans up after it
     removed = _atomic_dir.remove_stale_partials(str(runs))
     assert sorted(os.path.basename(p) for p in removed) == sorted([names["stale"],
                                                                    names["legacy"]])

@@ -27,6 +27,7 @@ import re
 import shutil
 import socket
 import stat
+import tempfile
 import time
 
 from ._atomic import STALE_AGE_S, _pid_alive
@@ -113,22 +114,21 @@ def exchange(a, b):
 
 
 def can_exchange(folder):
-    """Whether :func:`exchange` works in ``folder`` (two empty folders made and swapped)."""
-    probe = os.path.join(folder, f".xpnet-swap-probe-{os.getpid()}-{os.urandom(4).hex()}")
-    made = []
+    """Whether :func:`exchange` works in ``folder``: two empty folders made and swapped inside
+    a partial-named probe folder (so a probe left by a kill is cleaned like a partial run)."""
     try:
-        for side in ("a", "b"):
-            os.mkdir(probe + side)
-            made.append(probe + side)
-        return exchange(probe + "a", probe + "b")
+        probe = tempfile.mkdtemp(dir=folder, prefix=partial_prefix("xpnet-swap-probe"))
+    except OSError:
+        return False
+    try:
+        a, b = os.path.join(probe, "a"), os.path.join(probe, "b")
+        os.mkdir(a)
+        os.mkdir(b)
+        return exchange(a, b)
     except OSError:
         return False
     finally:
-        for path in made:
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def link_into(source, folder, skip=()):
