@@ -382,15 +382,18 @@ def test_partial_folders_of_live_runs_recent_ones_and_other_machines_stay(tmp_pa
     dead = _dead_pid()
     host = _atomic_dir.host_tag()
     other = "0" * 6 if host != "0" * 6 else "1" * 6
-    names = {"live": f".a.partial-{os.getpid()}-{host}-x1", "recent": f".b.partial-{dead}-"
-             f"{host}-x2", "other": f".c.partial-{dead}-{other}-x3", "stale": f".d.partial-"
-             f"{dead}-{host}-x4", "legacy": f".e.partial-{dead}-abcd_123", "user": ".f.partial"}
+    names = {"live": f".a.partial-{os.getpid()}-{host}-x1aaaaaa",
+             "recent": f".b.partial-{dead}-{host}-x2aaaaaa",
+             "other": f".c.partial-{dead}-{other}-x3aaaaaa",
+             "stale": f".d.partial-{dead}-{host}-x4aaaaaa",
+             "legacy": f".e.partial-{dead}-abcd_123", "user": ".f.partial",
+             "users-own": f".g.partial-{dead}-2023", "users-too": f".h.partial-{dead}-Backup_01"}
     old = time.time() - 2 * 3600
     for key, name in names.items():
         (runs / name).mkdir()
         if key != "recent":
             os.utime(runs / name, (old, old))
-    assert _atomic_dir.is_partial(_atomic_dir.partial_prefix("xpnet-swap-probe") + "x1")
+    assert _atomic_dir.is_partial(_atomic_dir.partial_prefix("xpnet-swap-probe") + "x1aaaaaa")
     assert _atomic_dir.can_exchange(str(runs)) in (True, False)
     assert len(os.listdir(runs)) == len(names)             # the swap probe cleans up after it
     removed = _atomic_dir.remove_stale_partials(str(runs))

@@ -38,7 +38,8 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 _UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EXDEV, errno.EPERM,
                 getattr(errno, "ENOTSUP", errno.EINVAL), getattr(errno, "EOPNOTSUPP", errno.EINVAL)}
-_PARTIAL = re.compile(r"\..+\.partial-(\d+)-(?:([0-9a-f]{6})-)?[A-Za-z0-9_]+")
+#: ``.<name>.partial-<pid>-<host>-<mkdtemp's 8 characters>``; before the host tag, without it.
+_PARTIAL = re.compile(r"\..+\.partial-(\d+)-(?:([0-9a-f]{6})-)?[a-z0-9_]{8}")
 _renameat2 = []  # [the libc function or None], looked up once
 
 
