@@ -105,7 +105,8 @@ def test_check_X_nan_inf_counted_with_first_position():
 
 
 def test_check_X_n_features_mismatch():
-    with pytest.raises(ValueError, match="X has 5 features, but the model is expecting 4 features as input"):
+    with pytest.raises(ValueError, match="X has 5 features, but the model is expecting 4 "
+                                         "features as input"):
         V.check_X(np.ones((2, 5)), n_features=4)
     assert V.check_X(np.ones((2, 4)), n_features=4).shape == (2, 4)
 
