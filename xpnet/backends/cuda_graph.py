@@ -60,7 +60,7 @@ class GraphStep(RecordedStep):
                 if self.feed.clock is not None:
                     self.feed.clock.advance()
                 self.feed.next_step()
-                self.feed.upload()
+                self.feed.upload(current)
             self.graph.launch(stream=current)
             return
         if self.error is not None:
@@ -82,7 +82,7 @@ class GraphStep(RecordedStep):
         else:
             self.graph = graph
             if self.feed is not None:
-                self.feed.upload()          # what the capture call drew and computed
+                self.feed.upload(current)   # what the capture call drew and computed
             graph.launch(stream=current)
 
     def _capture(self):

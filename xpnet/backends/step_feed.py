@@ -86,12 +86,14 @@ class StepFeed:
         self.seed_values = [int(rng.integers(0, 2 ** 63)) for rng in self.rngs]
         self.scalar_values = [float(v) for p in self.producers for v in p()]
 
-    def upload(self):
-        """Copy the seeds and scalars to the device, on the current stream."""
+    def upload(self, stream=None):
+        """Copy the seeds and scalars to the device, ordered on ``stream`` (the one the replays
+        go on: the copy then waits for the previous replay, which may still read the arrays;
+        a plain synchronous copy would not, on a non-blocking stream)."""
         if self.rngs:
-            _set(self.seeds, self.seed_values, np.uint64)
+            _set(self.seeds, self.seed_values, np.uint64, stream)
         if self.producers:
-            _set(self.scalars, self.scalar_values, np.float64)
+            _set(self.scalars, self.scalar_values, np.float64, stream)
 
     def rewind(self):
         """Give the Generators back the state they had before the capture (a failed capture
@@ -102,10 +104,10 @@ class StepFeed:
         self.producers, self.scalar_values = [], []
 
 
-def _set(device, values, dtype):
+def _set(device, values, dtype, stream):
     host = np.zeros(device.shape, dtype=dtype)
     host[:len(values)] = values
-    if hasattr(device, "set"):      # cupy.ndarray: one copy on the current stream
-        device.set(host)
+    if hasattr(device, "set"):      # cupy.ndarray: one asynchronous copy on ``stream``
+        device.set(host, stream=stream)
     else:                           # the tests' CPU stand-in for CuPy (NumPy arrays)
         device[...] = host
