@@ -25,19 +25,33 @@ def gradient_check(J, theta, grad, epsilon=1e-7, return_approx=False):
     the gradient to check, an array like ``theta`` or a function of ``theta`` returning one.
     The notebook's example: ``J = lambda t: t * x`` with ``x = 2`` at ``theta = 4``, ``grad =
     lambda t: x`` gives about ``2.9e-10``. ``return_approx``: also return ``gradapprox``."""
-    scalar = np.ndim(theta) == 0
-    vec = np.array(theta, dtype=np.float64).reshape(-1)
     if not callable(J):
         raise TypeError(f"J must be a function of theta returning a number, got "
                         f"{type(J).__name__}")
+    scalar = np.ndim(theta) == 0
+    vec = _finite_vector(theta, "theta")
     value = (lambda: J(float(vec[0]))) if scalar else (lambda: J(vec.copy()))
     approx = numerical_gradient(lambda: float(value()), vec, epsilon, backend="numpy")
     exact = grad(float(vec[0]) if scalar else vec.copy()) if callable(grad) else grad
-    exact = np.asarray(exact, dtype=np.float64).reshape(-1)
+    exact = _finite_vector(exact, "grad")
     if exact.shape != approx.shape:
         raise ValueError(f"grad has {exact.size} entries but theta has {approx.size}")
     diff = relative_difference(approx, exact)
     return (diff, approx if not scalar else float(approx[0])) if return_approx else diff
+
+
+def _finite_vector(x, name):
+    """``x`` (a number or an array of numbers) as a 1-D float64 vector of finite values."""
+    try:
+        vec = np.array(x, dtype=np.float64).reshape(-1)
+    except OverflowError:
+        raise ValueError(f"{name} holds a number too large for a float") from None
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got "
+                        f"{type(x).__name__}") from None
+    if x is None or not np.all(np.isfinite(vec)):
+        raise ValueError(f"{name} must hold finite numbers, got {str(x)[:60]}")
+    return vec
 
 
 def dictionary_to_vector(parameters):
