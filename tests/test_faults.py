@@ -38,7 +38,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -55,7 +54,8 @@ import xpnet
 from xpnet import _atomic, _atomic_dir, cli
 from xpnet.network import model_file
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from kill_helpers import SAVE_CHILD, anonymous_supported, child_env, start_and_kill
+
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((20, 3))
 Y = (X[:, 0] > 0).astype(np.int64)
@@ -136,61 +136,7 @@ def assert_one_line_error(code, lines, *words):
         assert word in lines[0], lines
 
 
-def child_env():
-    env = {k: v for k, v in os.environ.items() if k != "XPNET_BACKEND"}
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def anonymous_supported(folder):
-    fd = _atomic._anonymous(str(folder), 0o600)
-    if fd is None:
-        return False
-    os.close(fd)
-    return True
-
-
-def start_and_kill(script, ready, args, cwd):
-    """Run ``script ARGS`` in a child until it creates ``ready``, then SIGKILL it; returns
-    the child's pid."""
-    child = subprocess.Popen([sys.executable, "-c", script, str(ready), *map(str, args)],
-                             cwd=cwd, env=child_env(), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert ready.exists(), f"the child never reached the write (exit {child.poll()}): " \
-            f"{child.stderr.read().decode(errors='replace')[-2000:]}"
-    finally:
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        child.stderr.close()
-    ready.unlink()
-    assert child.returncode == -signal.SIGKILL, child.returncode
-    return child.pid
-
-
 # ------------------------------------------------------------------ 1. kill -9 mid-save
-SAVE_CHILD = r"""
-import sys, time
-import numpy as np
-import xpnet
-from xpnet import _atomic
-ready, source, path, how = sys.argv[1:5]
-_atomic.USE_O_TMPFILE = how == "anonymous"
-model = xpnet.load(source)
-def slow(f, **arrays):                  # 1 MiB written, then wait to be killed
-    f.write(b"PK\x03\x04" + bytes(2**20))
-    f.flush()
-    open(ready, "w").close()
-    time.sleep(120)
-np.savez_compressed = slow
-model.save(path)
-"""
-
-
 @pytest.mark.parametrize("how", ["anonymous", "named"])
 def test_sigkill_while_saving_a_new_model_leaves_no_visible_file(models, tmp_path, how):
     """No file existed: after the kill none exists under its name. The named fallback leaves

@@ -8,9 +8,6 @@ import io
 import json
 import os
 import pickle
-import signal
-import subprocess
-import sys
 import time
 import tracemalloc
 import zipfile
@@ -19,10 +16,10 @@ import numpy as np
 import pytest
 
 import xpnet
-from xpnet import _atomic
 from xpnet.network import model_file, persistence
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from kill_helpers import SAVE_CHILD, anonymous_supported, start_and_kill
+
 MiB = 2**20
 
 
@@ -344,32 +341,6 @@ def test_regression_target_scaling_arrays_are_checked(models, tmp_path):
 
 
 # -------------------------------------------------------------- 4. kill -9 during a save
-CHILD = r"""
-import sys, time
-import numpy as np
-import xpnet
-from xpnet import _atomic
-path, ready, how = sys.argv[1:4]
-_atomic.USE_O_TMPFILE = how == "anonymous"
-model = xpnet.load(path)
-def slow(f, **arrays):
-    f.write(b"PK\x03\x04" + bytes(2**20))
-    f.flush()
-    open(ready, "w").close()
-    time.sleep(120)
-np.savez_compressed = slow
-model.save(path)
-"""
-
-
-def anonymous_supported(folder):
-    fd = _atomic._anonymous(str(folder), 0o600)
-    if fd is None:
-        return False
-    os.close(fd)
-    return True
-
-
 @pytest.mark.parametrize("how", ["anonymous", "named"])
 def test_a_save_killed_with_sigkill_leaves_the_model_intact(models, tmp_path, how):
     if how == "anonymous" and not anonymous_supported(tmp_path):
@@ -379,24 +350,14 @@ def test_a_save_killed_with_sigkill_leaves_the_model_intact(models, tmp_path, ho
     path, ready = tmp_path / "models" / "m.npz", tmp_path / "ready"
     path.write_bytes((folder / "multi.npz").read_bytes())
     before = path.read_bytes()
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(ready), how], env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while not ready.exists() and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert ready.exists(), f"the child did not reach the write (exit {child.poll()})"
-    finally:
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-    assert child.returncode == -signal.SIGKILL
+    pid = start_and_kill(SAVE_CHILD, ready, [path, path, how], tmp_path)
     assert path.read_bytes() == before
     assert xpnet.load(path).predict(X).shape == (40,)
     orphans = sorted(n for n in os.listdir(path.parent) if n != "m.npz")
     if how == "anonymous":
         assert orphans == []  # the half-written file never had a name
         return
-    assert len(orphans) == 1 and orphans[0].startswith(f".m.npz.{child.pid}.")
+    assert len(orphans) == 1 and orphans[0].startswith(f".m.npz.{pid}.")
     orphan = path.parent / orphans[0]
     assert orphan.stat().st_size > MiB
     xpnet.load(path).save(path)  # a fresh orphan may be a live save elsewhere: kept
